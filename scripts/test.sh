@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# scripts/test.sh — the one test command (README, .ci/run): set-up, build, every test suite.
+#
+#   1. scripts/setup.sh (packages, hugepages)
+#   2. clang-format check of every tracked C/C++ file
+#   3. release build with -Dwerror=true; suites unit, fuzz (corpus replay), dataplane, e2e
+#   4. ASan+UBSan build; suites unit and fuzz
+#   5. one closing line: "rsfwd: N passed, N failed, N skipped"
+#
+# Options (environment): RSFWD_SKIP_ASAN=1 skips step 4; RSFWD_SUITES="unit fuzz" limits step 3;
+# RSFWD_BUILD_DIR / RSFWD_ASAN_DIR choose build folders (default build-test, build-asan).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+top=$PWD
+start=$(date +%s)
+say() { printf '\n=== test: %s\n' "$*"; }
+
+say "set-up"
+if ! scripts/setup.sh; then
+    echo "test: set-up incomplete; continuing, missing pieces will show as build errors or skips"
+fi
+
+failed_steps=()
+
+# --- formatting ------------------------------------------------------------------------------
+say "clang-format check"
+mapfile -t sources < <(git ls-files '*.cpp' '*.hpp' '*.h' '*.c' '*.cc' 2>/dev/null | grep -v '\.bpf\.c$')
+if [ ${#sources[@]} -gt 0 ]; then
+    if clang-format --dry-run --Werror "${sources[@]}" >/tmp/rsfwd-format.log 2>&1; then
+        echo "clang-format: ${#sources[@]} files clean"
+    else
+        grep -E '^[^ ].*(warning|error):' /tmp/rsfwd-format.log | cut -d: -f1 | sort -u | sed 's/^/  needs clang-format: /'
+        failed_steps+=("clang-format")
+    fi
+fi
+
+# --- release build, all suites -----------------------------------------------------------------
+build=${RSFWD_BUILD_DIR:-build-test}
+asan=${RSFWD_ASAN_DIR:-build-asan}
+suites=${RSFWD_SUITES:-unit fuzz dataplane e2e}
+jobs=$(nproc)
+
+configure() { # dir, args...
+    local dir=$1
+    shift
+    if [ -f "$dir/build.ninja" ]; then
+        meson setup --reconfigure "$dir" "$@" >"$dir.setup.log" 2>&1
+    else
+        meson setup "$dir" "$@" >"$dir.setup.log" 2>&1
+    fi || {
+        tail -30 "$dir.setup.log"
+        return 1
+    }
+}
+
+run_suite() { # dir, suite, extra args...
+    local dir=$1 suite=$2
+    shift 2
+    meson test -C "$dir" --no-rebuild --suite "$suite" --print-errorlogs \
+        --logbase "testlog-$suite" "$@" || failed_steps+=("$dir:$suite")
+}
+
+say "release build ($build, -Dwerror=true)"
+rm -f "$build"/meson-logs/testlog-*.json "$asan"/meson-logs/testlog-*.json
+if configure "$build" -Dwerror=true -Dbuildtype=release && ninja -C "$build" -j"$jobs"; then
+    for s in $suites; do
+        say "suite $s ($build)"
+        case $s in
+        unit | fuzz) run_suite "$build" "$s" --num-processes "$jobs" ;;
+        *) run_suite "$build" "$s" --num-processes 1 ;; # namespaces, ports, daemons: one at a time
+        esac
+    done
+else
+    failed_steps+=("$build:build")
+fi
+
+# --- sanitizer build, unit + fuzz ---------------------------------------------------------------
+if [ "${RSFWD_SKIP_ASAN:-0}" != 1 ]; then
+    say "ASan+UBSan build ($asan): unit and fuzz suites"
+    if configure "$asan" -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized \
+        -Dbenchmarks=false -Dwerror=true; then
+        # Build only what the unit and fuzz suites run: the data-plane binaries are covered above.
+        mapfile -t targets < <(meson introspect "$asan" --tests | /usr/bin/python3 -c '
+import json, os, sys
+tests = json.load(sys.stdin)
+base = os.path.abspath(sys.argv[1])
+for t in tests:
+    if set(t.get("suite", [])) & {"rsfwd:unit", "rsfwd:fuzz", "unit", "fuzz"}:
+        exe = t["cmd"][0]
+        if exe.startswith(base + "/"):
+            print(os.path.relpath(exe, base))
+' "$asan" | sort -u)
+        if [ ${#targets[@]} -eq 0 ] || ninja -C "$asan" -j"$jobs" "${targets[@]}"; then
+            export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+            export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+            run_suite "$asan" unit --num-processes "$jobs"
+            run_suite "$asan" fuzz --num-processes "$jobs"
+        else
+            failed_steps+=("$asan:build")
+        fi
+    else
+        failed_steps+=("$asan:configure")
+    fi
+fi
+
+# --- summary -----------------------------------------------------------------------------------
+say "summary"
+/usr/bin/python3 - "$top/$build" "$top/$asan" <<'PY'
+import json, os, sys, glob
+counts = {"passed": 0, "failed": 0, "skipped": 0}
+skipped = []
+for d in sys.argv[1:]:
+    for f in sorted(glob.glob(os.path.join(d, "meson-logs", "testlog-*.json"))):
+        for line in open(f):
+            try:
+                t = json.loads(line)
+            except ValueError:
+                continue
+            r = t.get("result", "")
+            name = f"{os.path.basename(d)}:{t.get('name')}"
+            if r in ("OK", "EXPECTEDFAIL"):
+                counts["passed"] += 1
+            elif r == "SKIP":
+                counts["skipped"] += 1
+                skipped.append(name)
+            else:
+                counts["failed"] += 1
+                print(f"  FAILED: {name} ({r})")
+for s in skipped:
+    print(f"  skipped: {s}")
+print(f"rsfwd: {counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped")
+PY
+echo "test: took $(($(date +%s) - start)) s"
+if [ ${#failed_steps[@]} -gt 0 ]; then
+    echo "test: FAILED steps: ${failed_steps[*]}"
+    exit 1
+fi
+echo "test: all green"
