@@ -53,6 +53,11 @@ if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet frr 2>/de
     systemctl stop frr >/dev/null 2>&1 && say "stopped the frr service (tests run their own bgpd)"
 fi
 
+# FRR daemons check that their user is in the vty group; tests and the lab run them as root.
+if [ "$(id -u)" -eq 0 ] && getent group frrvty >/dev/null && ! id -nG root | grep -qw frrvty; then
+    usermod -a -G frrvty root && say "added root to group frrvty (FRR daemons run as root in tests)"
+fi
+
 # --- hugepages -------------------------------------------------------------------------------
 if [ "$(id -u)" -ne 0 ]; then
     say "not root: hugepages left as they are (tests fall back to --no-huge or skip)"
