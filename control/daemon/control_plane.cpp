@@ -172,7 +172,7 @@ void ControlPlane::build_sessions() {
         pc.hold_time = b.hold_time;
         pc.md5_key = b.md5;
         pc.multihop_ttl = b.multihop ? 255 : 1; // E3
-        pc.remote_port = port;       // 179 in production; tests move both ends
+        pc.remote_port = port;                  // 179 in production; tests move both ends
         pc.prepend_local_as = false; // the policy's Adj-RIB-Out already carries 65515/12076
         pc.next_hop_self.reset();    // ... and the next hop (E13, B3)
         return pc;
@@ -245,6 +245,10 @@ void ControlPlane::start() {
         api_ = std::make_unique<api::Server>(io_, opt_.socket_path);
         register_api();
     }
+    if (!opt_.metrics_listen.empty()) {
+        metrics_ = std::make_unique<api::MetricsServer>(io_, opt_.metrics_listen,
+                                                        [this] { return prometheus(); });
+    }
     if (speaker_) speaker_->start();
     started_ = true;
     spdlog::info("control plane up: {} peers, {} BGP sessions, {} views", policy_->peers().size(),
@@ -254,6 +258,14 @@ void ControlPlane::start() {
 void ControlPlane::stop() {
     if (speaker_) speaker_->stop();
     api_.reset();
+    metrics_.reset();
+}
+
+std::string ControlPlane::prometheus() {
+    Json doc = handle("stats", Json::object());
+    doc.erase("recent_events");
+    doc["peers"] = peers_json();
+    return api::to_prometheus(doc);
 }
 
 bool ControlPlane::has_session(PeerKey key) const {
@@ -423,6 +435,7 @@ Json ControlPlane::peers_json() const {
             const auto& s = sessions[it->second];
             row["session"] = "bgp";
             row["state"] = std::string(bgp::to_string(s.state));
+            row["established"] = s.state == bgp::SessionState::established;
             row["remote"] = s.remote_address.str() + " AS" + std::to_string(s.remote_as);
             row["uptime_s"] = s.uptime.count();
             row["last_error"] = s.last_error.empty() ? Json(nullptr) : Json(s.last_error);

@@ -16,6 +16,7 @@
 // Ownership: owns policy, speaker and API server; the sink must outlive the ControlPlane.
 #pragma once
 
+#include "control/api/metrics.hpp"
 #include "control/api/server.hpp"
 #include "control/bgp/speaker.hpp"
 #include "control/config.hpp"
@@ -49,6 +50,7 @@ struct ControlPlaneOptions {
     std::string socket_path;      // "" = no API server
     std::uint16_t bgp_port = 179; // listen port of every persona (tests use a high port)
     bool bgp = true;              // false: static routes only (no sessions)
+    std::string metrics_listen;   // "127.0.0.1:9100" = Prometheus /metrics; "" = off
 };
 
 class ControlPlane final : public bgp::SpeakerHandler {
@@ -89,8 +91,11 @@ public:
     };
     [[nodiscard]] const Counters& counters() const noexcept { return counters_; }
 
+    // Everything `rsctl stats` and `rsctl peers` show, in Prometheus text format.
+    [[nodiscard]] std::string prometheus();
+
     // Exposed for tests: the API as JSON handlers.
-    [[nodiscard]] api::Json handle(const std::string& cmd, const api::Json& args);
+    api::Json handle(const std::string& cmd, const api::Json& args);
 
 private:
     // bgp::SpeakerHandler
@@ -115,6 +120,7 @@ private:
     std::unique_ptr<RouteServer> policy_;
     std::unique_ptr<bgp::Speaker> speaker_;
     std::unique_ptr<api::Server> api_;
+    std::unique_ptr<api::MetricsServer> metrics_;
     std::map<std::string, PeerKey> session_peer_; // session name → policy peer
     std::map<PeerKey, std::string> peer_session_; // policy peer → session name
     std::vector<PolicyEvent> recent_events_;      // last 64, for `rsctl stats`

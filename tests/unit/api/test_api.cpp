@@ -1,15 +1,18 @@
 // The API server over a real Unix socket, and the real `rsctl` binary against it.
 // argv[1] is the path of the rsctl binary (meson passes it).
+#include "control/api/metrics.hpp"
 #include "control/api/server.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
 #include <array>
 #include <cstdio>
 #include <filesystem>
 #include <future>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -198,4 +201,50 @@ int main(int argc, char** argv) {
     ::testing::InitGoogleTest(&argc, argv);
     if (argc > 1) g_rsctl = argv[1];
     return RUN_ALL_TESTS();
+}
+
+TEST(Prometheus, FlattensStatsWithLabels) {
+    Json stats = {{"route_server", {{"branch_to_branch", false}, {"peers", 4}}},
+                  {"ports", Json::array({{{"name", "vms"}, {"rx_pkts", 42}},
+                                         {{"name", "er\"x"}, {"rx_pkts", 7}}})},
+                  {"text", "dropped"}};
+    const auto text = rsfwd::api::to_prometheus(stats);
+    EXPECT_NE(text.find("rsfwd_route_server_branch_to_branch 0\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("rsfwd_route_server_peers 4\n"), std::string::npos);
+    EXPECT_NE(text.find("rsfwd_ports_rx_pkts{name=\"vms\"} 42\n"), std::string::npos);
+    EXPECT_NE(text.find("rsfwd_ports_rx_pkts{name=\"er\\\"x\"} 7\n"), std::string::npos);
+    EXPECT_NE(text.find("# TYPE rsfwd_ports_rx_pkts gauge"), std::string::npos);
+    EXPECT_EQ(text.find("dropped"), std::string::npos);
+}
+
+TEST(Prometheus, ServesGetMetricsOnly) {
+    boost::asio::io_context io;
+    rsfwd::api::MetricsServer m(io, "127.0.0.1:0", [] { return std::string("rsfwd_up 1\n"); });
+    const auto port = m.port();
+    std::thread t([&] { io.run_for(std::chrono::seconds(3)); });
+    auto get = [port](const std::string& req) {
+        int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in sa{};
+        sa.sin_family = AF_INET;
+        sa.sin_port = htons(port);
+        sa.sin_addr.s_addr = htonl(0x7f000001);
+        if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) return std::string();
+        (void)::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+        std::string out;
+        char buf[1024];
+        ssize_t n;
+        while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0)
+            out.append(buf, static_cast<std::size_t>(n));
+        ::close(fd);
+        return out;
+    };
+    const auto ok = get("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_NE(ok.find("200 OK"), std::string::npos) << ok;
+    EXPECT_NE(ok.find("rsfwd_up 1"), std::string::npos);
+    EXPECT_NE(get("GET / HTTP/1.1\r\n\r\n").find("404"), std::string::npos);
+    EXPECT_NE(get("POST /metrics HTTP/1.1\r\n\r\n").find("405"), std::string::npos);
+    EXPECT_THROW(rsfwd::api::MetricsServer(io, "nonsense", [] { return std::string(); }),
+                 std::runtime_error);
+    io.stop();
+    t.join();
 }
