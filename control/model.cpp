@@ -61,7 +61,8 @@ Prefix Prefix::make(const IpAddr& addr, int len) noexcept {
     const int width = addr.bit_width();
     len = std::clamp(len, 0, width);
     p.len = static_cast<std::uint8_t>(len);
-    for (int i = len; i < 128; ++i) p.addr.bytes[i / 8] &= static_cast<std::uint8_t>(~(0x80u >> (i % 8)));
+    for (int i = len; i < 128; ++i)
+        p.addr.bytes[i / 8] &= static_cast<std::uint8_t>(~(0x80u >> (i % 8)));
     return p;
 }
 
@@ -96,7 +97,9 @@ bool Prefix::covers(const Prefix& other) const noexcept {
     return other.family() == family() && other.len >= len && contains(other.addr);
 }
 
-std::string Prefix::str() const { return addr.str() + "/" + std::to_string(len); }
+std::string Prefix::str() const {
+    return addr.str() + "/" + std::to_string(len);
+}
 
 std::size_t PrefixHash::operator()(const Prefix& p) const noexcept {
     // FNV-1a over the significant bytes; the family and length are mixed in.
@@ -173,8 +176,10 @@ std::optional<AsPath> AsPath::parse(std::string_view text) {
 std::size_t AsPath::length() const noexcept {
     std::size_t n = 0;
     for (const auto& s : segments) {
-        if (s.type == AsPathSegment::sequence) n += s.asns.size();
-        else if (s.type == AsPathSegment::set) n += 1;
+        if (s.type == AsPathSegment::sequence)
+            n += s.asns.size();
+        else if (s.type == AsPathSegment::set)
+            n += 1;
     }
     return n;
 }
@@ -243,11 +248,16 @@ bool Route::has_community(Community c) const noexcept {
 
 std::string_view to_string(RouteSource s) noexcept {
     switch (s) {
-    case RouteSource::vnet_local: return "vnet";
-    case RouteSource::nva: return "nva";
-    case RouteSource::er: return "expressroute";
-    case RouteSource::vpn: return "vpn";
-    case RouteSource::static_udr: return "udr";
+    case RouteSource::vnet_local:
+        return "vnet";
+    case RouteSource::nva:
+        return "nva";
+    case RouteSource::er:
+        return "expressroute";
+    case RouteSource::vpn:
+        return "vpn";
+    case RouteSource::static_udr:
+        return "udr";
     }
     return "?";
 }

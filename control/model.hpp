@@ -104,9 +104,9 @@ constexpr Community community(std::uint16_t hi, std::uint16_t lo) noexcept {
     return (static_cast<std::uint32_t>(hi) << 16) | lo;
 }
 namespace communities {
-inline constexpr Community no_export = 0xFFFFFF01;           // RFC 1997
-inline constexpr Community no_advertise = 0xFFFFFF02;        // RFC 1997, G2
-inline constexpr Community no_export_subconfed = 0xFFFFFF03; // RFC 1997
+inline constexpr Community no_export = 0xFFFFFF01;                // RFC 1997
+inline constexpr Community no_advertise = 0xFFFFFF02;             // RFC 1997, G2
+inline constexpr Community no_export_subconfed = 0xFFFFFF03;      // RFC 1997
 inline constexpr Community ars_hairpin = community(65517, 65517); // B5
 } // namespace communities
 std::optional<Community> parse_community(std::string_view text); // "65517:65517", "no-advertise"

@@ -30,8 +30,8 @@ TEST(Prefix, StrictParsingRefusesHostBits) {
     auto loose = Prefix::parse("10.1.0.1/16", false);
     ASSERT_TRUE(loose);
     EXPECT_EQ(loose->str(), "10.1.0.0/16");
-    for (const char* s : {"10.0.0.0/33", "10.0.0.0/-1", "10.0.0.0/", "10.0.0.0", "10.0.0.0/8x",
-                          "::/129"}) {
+    for (const char* s :
+         {"10.0.0.0/33", "10.0.0.0/-1", "10.0.0.0/", "10.0.0.0", "10.0.0.0/8x", "::/129"}) {
         EXPECT_FALSE(Prefix::parse(s)) << s;
     }
     EXPECT_EQ(Prefix::parse("0.0.0.0/0")->len, 0);
