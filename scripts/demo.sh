@@ -1,12 +1,25 @@
 #!/usr/bin/env bash
-# scripts/demo.sh — the main job: set-up, build, then a narrated Route Server run on the seed
-# topology (examples/seed.yaml): what each party learns with branch-to-branch off and on.
+# scripts/demo.sh — the main job: set-up, build, then the Route Server lab on DPDK virtual
+# devices (scripts/lab.sh): FRR routers as an SD-WAN NVA and as the on-prem edge of an
+# ExpressRoute circuit peer with rsfwd over BGP; rsfwd forwards between them on net_af_packet
+# ports. The narrated scenario (scripts/lab-scenario.sh) shows branch-to-branch off and on,
+# routing preference and failover. Ends with `lab down`.
 #
-#   scripts/demo.sh            # set-up + build + demo
-#   RSFWD_BUILD_DIR=build scripts/demo.sh
+#   scripts/demo.sh            # set-up + build + lab + scenario + lab down
+#   scripts/demo.sh --keep     # leave the lab up to explore (scripts/lab.sh rsctl peers, ...)
+#   scripts/demo.sh --plan     # only `rsfwd plan` on examples/seed.yaml (no root needed)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 build=${RSFWD_BUILD_DIR:-build}
+keep=0 plan_only=0
+for a in "$@"; do
+    case $a in
+    --keep) keep=1 ;;
+    --plan) plan_only=1 ;;
+    -h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "demo: unknown option $a" >&2; exit 2 ;;
+    esac
+done
 step() { printf '\n\033[1m### %s\033[0m\n' "$*"; }
 
 step "set-up (Debian packages, hugepages)"
@@ -16,37 +29,32 @@ step "build ($build)"
 if [ ! -f "$build/build.ninja" ]; then
     meson setup "$build" -Dbuildtype=release >/dev/null || exit 1
 fi
-ninja -C "$build" -j"$(nproc)" >/tmp/rsfwd-demo-build.log 2>&1 || {
+ninja -C "$build" -j"$(nproc)" dataplane/rsfwd control/api/rsctl >/tmp/rsfwd-demo-build.log 2>&1 || {
     tail -30 /tmp/rsfwd-demo-build.log
     exit 1
 }
 rsfwd=$build/dataplane/rsfwd
-[ -x "$rsfwd" ] || { echo "demo: $rsfwd was not built"; exit 1; }
 
-seed=examples/seed.yaml
-tmp=$(mktemp -d /tmp/rsfwd-demo.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
+step "What would Route Server do? rsfwd plan on the seed topology (examples/seed.yaml)"
+"$rsfwd" plan --config examples/seed.yaml | sed -n '/^View vnet/,$p'
+[ $plan_only = 1 ] && exit 0
 
-step "1. The seed topology with branch-to-branch OFF (the Azure default, A5)"
-echo "NVA1 (SD-WAN, on-prem 1 behind it) and an ExpressRoute circuit (on-prem 2) both peer with"
-echo "the Route Server. With branch-to-branch off, neither learns the other's routes:"
-"$rsfwd" plan --config "$seed" || exit 1
+if [ "$(id -u)" -ne 0 ]; then
+    echo "demo: the lab needs root (network namespaces, DPDK); showing the plan only"
+    exit 0
+fi
 
-step "2. The same topology with branch-to-branch ON (A6)"
-sed -E 's/^([[:space:]]*branch_to_branch:).*/\1 true/' "$seed" >"$tmp/seed-b2b.yaml"
-grep -q 'branch_to_branch: true' "$tmp/seed-b2b.yaml" || echo "demo: (seed has no branch_to_branch key; showing defaults)"
-"$rsfwd" plan --config "$tmp/seed-b2b.yaml" || exit 1
-
-step "3. The same answers as JSON (docs/plan-json.md), e.g. the vnet view"
-"$rsfwd" plan --config "$tmp/seed-b2b.yaml" --json | /usr/bin/python3 -c '
-import json, sys
-plan = json.load(sys.stdin)
-views = plan.get("views", {})
-items = views.items() if isinstance(views, dict) else ((v.get("name"), v) for v in views)
-for name, view in items:
-    routes = view.get("routes", view) if isinstance(view, dict) else view
-    print(f"view {name}: {len(routes)} routes")
-'
-
-echo
-echo "demo: done. Next: README.md (lab, benchmarks), docs/."
+step "The lab: network namespaces, FRR routers, rsfwd on net_af_packet ports"
+export RSFWD_BUILD_DIR=$build
+trap 'scripts/lab.sh down' INT TERM
+scripts/lab.sh up || { scripts/lab.sh down; exit 1; }
+scripts/lab-scenario.sh
+rc=$?
+if [ $keep = 1 ]; then
+    echo
+    echo "demo: the lab stays up. Try: scripts/lab.sh rsctl peers | scripts/lab.sh status |"
+    echo "      scripts/lab.sh exec op1 ping 172.16.0.10 | scripts/lab.sh down"
+else
+    scripts/lab.sh down
+fi
+exit $rc

@@ -15,6 +15,8 @@
 #   vm  10.1.3.10 ─────────────────data── rs port "vms"  10.1.3.1/24  (view vnet)
 #   op2 172.16.0.10 ── edge (FRR, AS 65100) ══ctl══ rs: MSEE 172.31.0.1 (BGP, AS 12076)
 #                         172.31.1.2 ──data── rs port "er"   172.31.1.1/30 (view er/onprem)
+#   site 172.31.2.2 (VPN branch, static LNG prefixes) ──data── rs port "vpn" 172.31.2.1/30
+#                                                                           (view vpn/branch)
 #
 # rsfwd forwards on DPDK net_af_packet ports bound to the rs-side veth ends; BGP runs on the
 # kernel stack over separate control links (ctl), because ARS is control plane only (A1, H1).
@@ -23,7 +25,7 @@ cd "$(dirname "$0")/.."
 top=$PWD
 LAB=${RSFWD_LAB_DIR:-/tmp/rsfwd-lab}
 P=rsl
-NAMESPACES=(rs vm nva op1 edge op2)
+NAMESPACES=(rs vm nva op1 edge op2 site)
 build=${RSFWD_BUILD_DIR:-build}
 
 die() { echo "lab: $*" >&2; exit 1; }
@@ -51,18 +53,20 @@ start_frr() { # ns
     local ns=$1 d="$LAB/frr-$1"
     mkdir -p "$d/run"
     nsx "$ns" /usr/lib/frr/zebra -d -f /dev/null -i "$d/zebra.pid" -z "$d/run/zserv.api" \
-        --vty_socket "$d/run" -u root -g root --log "file:$d/zebra.log" -A 127.0.0.1 -P 0 ||
-        return 1
+        --vty_socket "$d/run" -u root -g root --log "file:$d/zebra.log" -A 127.0.0.1 -P 0 \
+        >"$d/zebra.out" 2>&1 || return 1
     for _ in $(seq 50); do [ -S "$d/run/zserv.api" ] && break; sleep 0.1; done
     nsx "$ns" /usr/lib/frr/bgpd -d -f "$d/frr.conf" -i "$d/bgpd.pid" -z "$d/run/zserv.api" \
         --vty_socket "$d/run" -u root -g root --log "file:$d/bgpd.log" -A 127.0.0.1 -P 0 \
-        -p 179 || return 1
+        -p 179 >"$d/bgpd.out" 2>&1 || return 1
 }
 
-vty() { # ns command...
-    local ns=$1
+vty() { # ns command... (a multi-line command becomes one -c per line)
+    local ns=$1 line
     shift
-    nsx "$ns" vtysh --vty_socket "$LAB/frr-$ns/run" -c "$*"
+    local args=()
+    while IFS= read -r line; do args+=(-c "$line"); done <<<"$*"
+    nsx "$ns" vtysh --vty_socket "$LAB/frr-$ns/run" "${args[@]}"
 }
 
 lab_config() {
@@ -81,6 +85,7 @@ ports:
   - {name: nva, device: "net_af_packet0,iface=p-nva", address: 10.1.2.1/24, view: vnet}
   - {name: vms, device: "net_af_packet1,iface=p-vm", address: 10.1.3.1/24, view: vnet}
   - {name: er, device: "net_af_packet2,iface=p-er", address: 172.31.1.1/30, view: er/onprem}
+  - {name: vpn, device: "net_af_packet3,iface=p-vpn", address: 172.31.2.1/30, view: vpn/branch}
 expressroute_gateway:
   instance_ips: [10.1.1.4, 10.1.1.5]
   circuits:
@@ -89,6 +94,16 @@ expressroute_gateway:
       onprem_asn: 65100
       edge_ip: 172.31.1.2
       bgp: {local_ip: 172.31.0.1, peer_ip: 172.31.0.2, hold_time: 9}
+vpn_gateway:
+  asn: 65515
+  active_active: true
+  instance_ips: [10.1.1.6, 10.1.1.7]
+  sites:
+    - name: branch
+      port: vpn
+      asn: 65200
+      device_ip: 172.31.2.2
+      prefixes: [172.20.0.0/16]
 nvas:
   - name: sdwan
     asn: 65001
@@ -114,8 +129,9 @@ up() {
     link rs p-nva - nva eth0 10.1.2.4/24
     link rs p-vm - vm eth0 10.1.3.10/24
     link rs p-er - edge eth0 172.31.1.2/30
+    link rs p-vpn - site eth0 172.31.2.2/30
     # the rs-side veth must accept every frame for af_packet: promiscuous, no kernel IPv6 chatter
-    for i in p-nva p-vm p-er; do
+    for i in p-nva p-vm p-er p-vpn; do
         nsx rs ip link set "$i" promisc on
         nsx rs sysctl -qw "net.ipv6.conf.$i.disable_ipv6=1"
     done
@@ -129,9 +145,13 @@ up() {
     nsx vm ip route add default via 10.1.3.1
     nsx op1 ip route add default via 192.168.10.1
     nsx op2 ip route add default via 172.16.0.1
+    nsx site ip route add default via 172.31.2.1
     for ns in nva edge; do nsx "$ns" sysctl -qw net.ipv4.ip_forward=1; done
-    # NVAs are VMs: the VNet (rsfwd) is their gateway for routes learned from ARS (H1: never ARS)
-    nsx nva ip route add 10.1.0.0/16 via 10.1.2.1 2>/dev/null || true
+    # NVAs are VMs: the VNet fabric (rsfwd) is their default gateway, as in Azure; routes they
+    # learn from ARS point there too (route-map below; H1: ARS is never a next hop). The on-prem
+    # edge sends everything it has no better route for into its circuit.
+    nsx nva ip route add default via 10.1.2.1
+    nsx edge ip route add default via 172.31.1.1
 
     write_frr nva <<'EOF'
 frr defaults traditional
