@@ -24,7 +24,9 @@ public:
         for (const auto& c : changes) engine_.compiler().change(c, tsc);
     }
 
-    [[nodiscard]] api::Json stats() const override { return engine_.stats_json(); }
+    [[nodiscard]] api::Json stats() const override {
+        return api::Json::parse(engine_.stats_json().dump());
+    }
 
     [[nodiscard]] std::optional<api::Json> lookup(const std::string& view,
                                                   const IpAddr& addr) const override {
@@ -65,10 +67,12 @@ public:
             out["result"] = "blackhole";
         } else if (nh == fib::group_connected) {
             out["result"] = "connected";
-            const auto host = addr.is_v4() ? gen->hosts4.lookup(addr.v4_host())
-                                           : gen->hosts6.lookup(addr.bytes);
-            if (host != lpm::no_route) out["via"] = api::Json::array({adj_json(host)});
-            else out["via"] = "not resolved yet (ARP on first packet)";
+            const auto host =
+                addr.is_v4() ? gen->hosts4.lookup(addr.v4_host()) : gen->hosts6.lookup(addr.bytes);
+            if (host != lpm::no_route)
+                out["via"] = api::Json::array({adj_json(host)});
+            else
+                out["via"] = "not resolved yet (ARP on first packet)";
         } else {
             out["result"] = "forward";
             api::Json via = api::Json::array();

@@ -103,8 +103,10 @@ show rsctl set routing-preference ExpressRoute
 rsctl withdraw vpn/branch 172.16.0.0/24 >/dev/null
 
 step "6. NVA withdrawal → failover (D9)"
-show rsctl announce vpn/branch 192.168.10.0/24
-expect "the NVA's route is preferred while it exists" \
+# A backup for the branch prefix over VPN with a longer AS path: between VPN and NVA routes the
+# shortest path wins (D3), so the NVA's [65001] is used while it exists.
+show rsctl announce vpn/branch 192.168.10.0/24 --as-path "65200 65200"
+expect "the NVA's route (shorter AS path) is preferred while it exists" \
     jq_rsctl '.route.source == "nva"' fib vnet 192.168.10.10
 $lab vtysh nva "configure terminal
 router bgp 65001

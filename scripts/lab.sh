@@ -116,7 +116,7 @@ EOF
 up() {
     need_root
     command -v /usr/lib/frr/bgpd >/dev/null || die "FRR is missing: run scripts/setup.sh"
-    local rsfwd_bin="$top/$build/dataplane/rsfwd"
+    local rsfwd_bin=${RSFWD_BIN:-$top/$build/dataplane/rsfwd}
     local no_rsfwd=${RSFWD_LAB_NO_RSFWD:-0}
     [ "$no_rsfwd" = 1 ] || [ -x "$rsfwd_bin" ] || die "$rsfwd_bin not built: meson setup $build && ninja -C $build"
     down quiet
@@ -203,7 +203,7 @@ EOF
     local sock="$LAB/rsfwd.sock"
     say "starting rsfwd in $P-rs (log: $LAB/rsfwd.log)"
     nsx rs env RSFWD_SOCKET="$sock" "$rsfwd_bin" run --config "$LAB/lab.yaml" --socket "$sock" \
-        -- -l 0,1 --no-huge -m 512 --in-memory --file-prefix rsfwd-lab --no-pci \
+        -- -l 0,1 --no-huge -m 512 --file-prefix rsfwd-lab-$$ --no-pci \
         >"$LAB/rsfwd.log" 2>&1 &
     echo $! >"$LAB/rsfwd.pid"
     for _ in $(seq 100); do

@@ -15,7 +15,7 @@ namespace rsfwd::api {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
-using Json = nlohmann::json;
+using Json = nlohmann::ordered_json;
 
 namespace {
 

@@ -21,7 +21,7 @@ namespace rsfwd::api {
 //   an array of objects becomes one series per element, labelled with its string fields
 //   ("name", "state", ...), e.g. rsfwd_ports_rx_pkts{name="vms"} 42.
 // Strings that are not labels are dropped. Names are sanitised to [a-zA-Z0-9_].
-std::string to_prometheus(const nlohmann::json& stats, const std::string& prefix = "rsfwd");
+std::string to_prometheus(const nlohmann::ordered_json& stats, const std::string& prefix = "rsfwd");
 
 class MetricsServer {
 public:

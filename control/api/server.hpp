@@ -25,7 +25,8 @@
 
 namespace rsfwd::api {
 
-using Json = nlohmann::json;
+// ordered: tables and JSON keep the order the daemon writes fields in
+using Json = nlohmann::ordered_json;
 
 // A handler returns the result, or throws ApiError (message goes to the client verbatim; any
 // other exception is reported as "internal error: ...").

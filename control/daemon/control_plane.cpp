@@ -240,7 +240,14 @@ void ControlPlane::build_sessions() {
 
 void ControlPlane::start() {
     if (started_) return;
-    apply(policy_->announce_config_routes());
+    // The policy's constructor already holds the VNet space (A3) and the config's static routes
+    // produce deltas only for what they change, so the FIB gets the whole first state at once.
+    const auto first = policy_->announce_config_routes();
+    for (const auto& e : first.events)
+        spdlog::info("{}: {}", policy_->peer_name(e.peer), e.message);
+    const auto snap = policy_->snapshot();
+    counters_.view_changes += snap.views.size();
+    if (sink_ && !snap.views.empty()) sink_->apply(snap.views);
     if (!opt_.socket_path.empty()) {
         api_ = std::make_unique<api::Server>(io_, opt_.socket_path);
         register_api();

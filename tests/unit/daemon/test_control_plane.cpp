@@ -85,6 +85,9 @@ TEST(ControlPlane, StaticRoutesReachTheSinkAndSwitchesApplyLive) {
         "static");
     ControlPlane cp(io, load_config(file), &sink, {});
     cp.start();
+    // The first state is complete: VNet space (A3) as connected routes in every view.
+    EXPECT_TRUE(sink.has("vnet", "10.1.0.0/16"));
+    EXPECT_TRUE(sink.has("er/onprem", "10.1.0.0/16"));
     // A2: the NVA route is in the vnet view; A5: not in the circuit's view (b2b off).
     EXPECT_TRUE(sink.has("vnet", "192.168.10.0/24"));
     EXPECT_TRUE(sink.has("vnet", "172.16.0.0/16"));

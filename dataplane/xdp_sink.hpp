@@ -1,0 +1,67 @@
+// dataplane/xdp_sink.hpp — the ControlPlane's ForwardingSink on the XDP backend
+// (`rsfwd run --backend xdp`): view changes become BPF map updates, counters come from the
+// per-CPU counter map. The kernel keeps ARP, ICMP to us and BGP (XDP_PASS).
+//
+// Thread: control thread only.
+#pragma once
+
+#include "control/daemon/control_plane.hpp"
+#include "dataplane/xdp/xdp_backend.hpp"
+
+#include <string>
+
+namespace rsfwd::dp {
+
+// "net_af_packet0,iface=veth1" / "net_af_xdp0,iface=eth0" → "veth1"; a bare name stays as is.
+inline std::string xdp_ifname(const std::string& device) {
+    const auto pos = device.find("iface=");
+    if (pos == std::string::npos) return device.substr(0, device.find(','));
+    const auto start = pos + 6;
+    return device.substr(start, device.find(',', start) - start);
+}
+
+class XdpSink final : public ForwardingSink {
+public:
+    explicit XdpSink(xdp::XdpBackend& backend) : backend_(backend) {}
+
+    void apply(std::span<const ViewChange> changes) override {
+        for (const auto& c : changes) {
+            try {
+                backend_.apply(c);
+                ++applied_;
+            } catch (const std::exception&) {
+                ++failed_; // e.g. a next hop no port subnet holds; counted, shown in stats
+            }
+        }
+    }
+
+    [[nodiscard]] api::Json stats() const override {
+        api::Json counters = api::Json::object();
+        const auto c = backend_.counters();
+        for (std::size_t i = 0; i < xdp::fwd_counter_count; ++i) {
+            counters[std::string(xdp::to_string(static_cast<xdp::FwdCounter>(i)))] = c.value[i];
+        }
+        api::Json ports = api::Json::array();
+        for (const auto& p : backend_.ports()) {
+            ports.push_back({{"name", p.ifname},
+                             {"view", p.view},
+                             {"mode", std::string(xdp::to_string(p.mode))}});
+        }
+        return {{"backend", "xdp"},
+                {"counters", counters},
+                {"ports", ports},
+                {"route_changes_applied", applied_},
+                {"route_changes_failed", failed_}};
+    }
+
+    [[nodiscard]] std::optional<api::Json> lookup(const std::string&,
+                                                  const IpAddr&) const override {
+        return std::nullopt; // the policy's answer is shown; BPF LPM tries are not walked here
+    }
+
+private:
+    xdp::XdpBackend& backend_;
+    std::uint64_t applied_ = 0, failed_ = 0;
+};
+
+} // namespace rsfwd::dp
