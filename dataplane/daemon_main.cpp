@@ -39,7 +39,7 @@ extern "C" void on_hup_signal(int) {
 }
 
 struct RunArgs {
-    std::string config_path, stats_path, socket, metrics, backend = "dpdk";
+    std::string config_path, stats_path, socket, metrics, backend = "dpdk", bench_routes;
     double duration = 0;
     std::uint16_t bgp_port = 179;
     bool no_bgp = false, no_icmp = false;
@@ -100,6 +100,29 @@ ControlPlaneOptions control_options(const RunArgs& a) {
     return o;
 }
 
+// `--bench-routes FILE`: "PREFIX NEXT_HOP" per line ('#' comments), installed straight into the
+// vnet view — bypassing the policy — so that benchmarks can forward on 1M-route FIBs without a
+// 1M-route YAML. Malformed lines stop the start with the line number.
+std::vector<ViewChange> read_bench_routes(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw std::runtime_error("cannot read --bench-routes file " + path);
+    std::vector<ViewChange> out;
+    std::string line;
+    for (int n = 1; std::getline(in, line); ++n) {
+        if (line.empty() || line[0] == '#') continue;
+        const auto sp = line.find(' ');
+        const auto pfx = Prefix::parse(line.substr(0, sp));
+        const auto nh = sp == std::string::npos ? std::nullopt : IpAddr::parse(line.substr(sp + 1));
+        if (!pfx || !nh) {
+            throw std::runtime_error(path + ":" + std::to_string(n) +
+                                     ": expected \"PREFIX NEXT_HOP\", got \"" + line + "\"");
+        }
+        ViewRoute r{*pfx, RouteSource::nva, {*nh}};
+        out.push_back(ViewChange{"vnet", *pfx, std::move(r)});
+    }
+    return out;
+}
+
 int run_dpdk(const RunArgs& a, const Config& cfg) {
     eal_init(a.eal);
     int rc = 0;
@@ -109,6 +132,11 @@ int run_dpdk(const RunArgs& a, const Config& cfg) {
         EngineSink sink(engine);
         ControlPlane cp(io, cfg, &sink, control_options(a));
         cp.start(); // static routes → compiler; API socket; BGP sessions
+        if (!a.bench_routes.empty()) {
+            const auto routes = read_bench_routes(a.bench_routes);
+            sink.apply(routes);
+            std::fprintf(stderr, "rsfwd: %zu bench routes installed in view vnet\n", routes.size());
+        }
         engine.start();
         std::fprintf(stderr, "rsfwd: forwarding on %zu ports with %u workers; API %s\n",
                      engine.ports().size(), engine.workers(),
@@ -187,6 +215,8 @@ int daemon_main(int argc, char** argv) {
     app.add_option("--metrics", a.metrics, "serve Prometheus /metrics on ADDRESS:PORT");
     app.add_option("--bgp-port", a.bgp_port, "BGP port of every persona")->capture_default_str();
     app.add_flag("--no-bgp", a.no_bgp, "no BGP sessions: static routes only");
+    app.add_option("--bench-routes", a.bench_routes,
+                   "benchmarks: FILE of \"PREFIX NEXT_HOP\" lines put straight into view vnet");
     app.add_option("--rx-map", a.opt.rx_map, "PORT:QUEUE@LCORE,... (default: automatic)");
     app.add_option("--coalesce-us", a.opt.coalesce_us, "FIB publication coalescing window (µs)")
         ->capture_default_str();

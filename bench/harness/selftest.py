@@ -1,0 +1,119 @@
+#!/usr/bin/python3
+"""bench/harness/selftest.py — checks of the harness's own generators (no DPDK, no timing).
+
+Registered as a meson unit test (bench/harness/meson.build). Asserts:
+- route tables are distinct, host bits clear, BGP-shaped (IPv4 /24 the most common length) and
+  nested (table(n) is the first n routes of table(m > n));
+- every pcap frame parses (Ethernet/IPv4|IPv6/UDP), has the requested size, a valid IPv4 header
+  checksum / UDP-over-IPv6 checksum, and a destination covered by the table (uniform and Zipf);
+- the harness plans cells and ratios without running anything (summarize on fake samples).
+"""
+
+import collections
+import importlib.util
+import os
+import struct
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+if importlib.util.find_spec("numpy") is None:
+    print("skip: needs Debian's python3-numpy")
+    sys.exit(77)
+import bench  # noqa: E402
+import routes  # noqa: E402
+import traffic  # noqa: E402
+
+
+def csum(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return s
+
+
+def covered(fam, table, d):
+    width = 32 if fam == 4 else 128
+    for a, length in table:
+        if (d >> (width - length)) == (a >> (width - length)):
+            return True
+    return False
+
+
+def check_tables():
+    for fam, width in ((4, 32), (6, 128)):
+        big = routes.table(fam, 5000, seed=3)
+        small = routes.table(fam, 700, seed=3)
+        assert small == big[:700], "tables are not nested"
+        assert len(set(big)) == len(big), "duplicate prefixes"
+        for a, length in big:
+            assert a & ((1 << (width - length)) - 1) == 0, "host bits set"
+        top = collections.Counter(length for _, length in big).most_common(1)[0][0]
+        assert top == (24 if fam == 4 else 48), "not BGP-shaped: most common /%d" % top
+
+
+def check_pcap(fam, dist, frame):
+    table = routes.table(fam, 300, seed=5)
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "t.pcap")
+        size = traffic.write_pcap(path, fam, table, 200, frame, dist, 9, "02:70:63:61:70:00",
+                                  "02:00:00:00:00:01")
+        data = open(path, "rb").read()
+    magic, = struct.unpack("<I", data[:4])
+    assert magic == 0xA1B2C3D4
+    off, n = 24, 0
+    while off < len(data):
+        _, _, caplen, wirelen = struct.unpack("<IIII", data[off:off + 16])
+        pkt = data[off + 16:off + 16 + caplen]
+        off += 16 + caplen
+        n += 1
+        assert caplen == wirelen == size - 4
+        etype, = struct.unpack("!H", pkt[12:14])
+        if fam == 4:
+            assert etype == 0x0800
+            ip = pkt[14:34]
+            assert csum(ip) == 0xFFFF, "bad IPv4 header checksum"
+            dst, = struct.unpack("!I", ip[16:20])
+            assert ip[9] == 17 and ip[8] == 64
+        else:
+            assert etype == 0x86DD
+            ip = pkt[14:54]
+            plen, nh, hl = struct.unpack("!HBB", ip[4:8])
+            assert nh == 17 and hl == 64 and plen == len(pkt) - 54
+            pseudo = ip[8:40] + struct.pack("!IxxxB", plen, 17)
+            assert csum(pseudo + pkt[54:]) == 0xFFFF, "bad UDP checksum"
+            dst = int.from_bytes(ip[24:40], "big")
+        assert covered(fam, table, dst), "destination outside the table"
+    assert n == 200
+
+
+def check_planning():
+    cell = bench.Cell
+    a = bench.Cell("pcap", "rsfwd", 4, 1000, "uniform", 64)
+    io = cell("pcap", "testpmd-io", 4, 1000, "uniform", 64)
+    lpm = cell("pcap", "l3fwd-lpm", 4, 1000, "uniform", 64)
+    for c, xs in ((a, [10, 12, 11]), (io, [20, 24, 22]), (lpm, [5, 6, 5.5])):
+        c.samples, c.fractions, c.shares = xs, [1.0] * 3, [0.5] * 3
+    rows = {r["key"]: r for r in bench.summarize([io, lpm, a])}
+    r = rows["pcap/rsfwd/v4/1k/uniform/64B"]
+    assert r["ratio_testpmd_io"] == 0.5 and r["ratio_l3fwd_lpm"] == 2.0, r
+    assert r["mpps"] == 11 and r["mpps_per_core"] == 22
+    assert rows["pcap/testpmd-io/v4/-/uniform/64B"]["fib_size"] == 0
+
+
+def main():
+    check_tables()
+    for fam in (4, 6):
+        for dist in ("uniform", "zipf"):
+            for frame in (64, 512):
+                check_pcap(fam, dist, frame)
+    check_planning()
+    print("bench harness selftest: ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
