@@ -1,0 +1,14 @@
+// control/plan_tool.cpp — `rsfwd-plan`: plan_main as a stand-alone tool (tests use it; users
+// normally run `rsfwd plan`).
+#include "control/plan.hpp"
+
+#include <string>
+#include <vector>
+
+int main(int argc, char** argv) {
+    std::vector<std::string> args{"plan"};
+    for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
+    std::vector<char*> av;
+    for (auto& a : args) av.push_back(a.data());
+    return rsfwd::plan_main(static_cast<int>(av.size()), av.data());
+}
