@@ -12,6 +12,8 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <unordered_map>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -243,9 +245,10 @@ public:
     std::vector<Prefix> prefixes(const YAML::Node& n, const std::string& field) const {
         seq(n, field);
         std::vector<Prefix> out;
+        std::unordered_set<Prefix, PrefixHash> seen; // O(n): route lists can be 100k long
         for (std::size_t i = 0; i < n.size(); ++i) {
             auto p = prefix4(n[i], idx(field, i));
-            if (std::find(out.begin(), out.end(), p) != out.end()) {
+            if (!seen.insert(p).second) {
                 fail(n[i], idx(field, i), fmt::format("duplicate prefix {}", p.str()));
             }
             out.push_back(p);
@@ -289,6 +292,8 @@ std::vector<RouteConfig> read_routes(const Reader& r, const YAML::Node& n, const
                                      RouteKind kind) {
     r.seq(n, f);
     std::vector<RouteConfig> out;
+    // prefix → indices in `out` with that prefix: duplicate checks stay O(n) on long lists.
+    std::unordered_map<Prefix, std::vector<std::size_t>, PrefixHash> by_prefix;
     for (std::size_t i = 0; i < n.size(); ++i) {
         const auto e = n[i];
         const auto ef = Reader::idx(f, i);
@@ -313,13 +318,15 @@ std::vector<RouteConfig> read_routes(const Reader& r, const YAML::Node& n, const
                 rc.instance =
                     static_cast<int>(r.uint(e["instance"], Reader::sub(ef, "instance"), 1));
         }
-        for (const auto& prev : out) {
-            if (prev.prefix == rc.prefix &&
-                (prev.instance == rc.instance || prev.instance < 0 || rc.instance < 0)) {
+        auto& same = by_prefix[rc.prefix];
+        for (const std::size_t k : same) {
+            const auto& prev = out[k];
+            if (prev.instance == rc.instance || prev.instance < 0 || rc.instance < 0) {
                 r.fail(e, Reader::sub(ef, "prefix"),
                        fmt::format("duplicate prefix {} (line {})", rc.prefix.str(), prev.line));
             }
         }
+        same.push_back(out.size());
         out.push_back(std::move(rc));
     }
     return out;
