@@ -1,0 +1,132 @@
+// control/fib/compiler.hpp — the FIB compiler: per-view effective routes (ViewRoute) → lpm
+// tables + next-hop groups + adjacencies, incrementally.
+//
+// What: FibCompiler keeps the control-side truth (installed prefix → group per view, group
+// contents and refcounts, neighbours and their adjacency slots) and accumulates the *net* effect
+// of route and neighbour events into a pending Batch. take_batch() hands that batch to the
+// publisher, which applies it to both copies of the double-buffered Generation.
+//   - A route with no next hops (vnet_local, "connected") maps to group_connected: the worker
+//     then looks the destination up in the generation's hosts table (one adjacency per host).
+//   - A route with next hops maps to a deduplicated group of up to 8 adjacencies (D7, E12); a next
+//     hop no port subnet holds is left out; a route left with none maps to group_blackhole.
+//   - Each port address is installed as a /32 (/128) → group_local in every view; routes for the
+//     same prefix are ignored (we never forward to ourselves; H1 is the policy's job).
+//   - E10: views carry IPv4 only; each port's connected IPv6 subnet is installed in every view
+//     as group_connected, so IPv6 is routed between the ports' IPv6 subnets.
+// Ownership: owns the AdjTable that every Generation refers to by index.
+// Thread: control thread only; the AdjTable is also read by workers (see fib.hpp).
+// Cost: change() is O(log n) hash work plus O(members); take_batch() is O(pending).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "control/fib/fib.hpp"
+#include "control/model.hpp"
+
+namespace rsfwd::fib {
+
+// A port as the compiler needs it: which DPDK port, its addresses and connected subnets.
+struct FibPort {
+    std::uint16_t port_id = 0; // DPDK port id (goes into adjacency slots)
+    Prefix subnet4;            // connected IPv4 subnet (masked)
+    IpAddr addr4;              // our IPv4 address on it
+    std::optional<Prefix> subnet6;
+    std::optional<IpAddr> addr6;
+};
+
+struct Neighbour {
+    IpAddr ip;
+    std::size_t port = 0; // index into the compiler's ports
+    std::uint32_t adj = no_adj;
+    bool resolved = false;
+    bool is_static = false;
+    bool host = false; // has a hosts-table entry (connected destination)
+    Mac mac{};
+};
+
+struct IpHash {
+    std::size_t operator()(const IpAddr& a) const noexcept;
+};
+
+class FibCompiler {
+public:
+    // views: the view names that ports use; their index is the view id.
+    FibCompiler(std::vector<FibPort> ports, std::vector<std::string> views,
+                std::uint32_t adj_capacity = 65536);
+
+    [[nodiscard]] std::optional<std::size_t> view_id(std::string_view name) const noexcept;
+    [[nodiscard]] const std::vector<std::string>& views() const noexcept { return views_; }
+    [[nodiscard]] const std::vector<FibPort>& ports() const noexcept { return ports_; }
+    [[nodiscard]] AdjTable& adjacencies() noexcept { return adj_; }
+
+    // Route events. Unknown views are ignored (no port forwards with them). tsc: when the event
+    // happened (for publication latency); 0 = unknown.
+    void change(const ViewChange& c, std::uint64_t tsc = 0);
+    // Replaces a whole view's routes (diffed against what is installed).
+    void set_view(std::string_view view, std::span<const ViewRoute> routes, std::uint64_t tsc = 0);
+
+    // Neighbours. neighbour(): find or create (unresolved) the adjacency of `ip` on the port whose
+    // subnet holds it; nullopt if no subnet holds it or the slot array is full.
+    [[nodiscard]] std::optional<std::uint32_t> neighbour(const IpAddr& ip);
+    [[nodiscard]] std::optional<std::uint32_t> find_neighbour(const IpAddr& ip) const;
+    [[nodiscard]] const Neighbour& neighbour_info(std::uint32_t adj) const {
+        return neighbours_[adj];
+    }
+    [[nodiscard]] std::size_t neighbour_count() const noexcept { return neighbours_.size(); }
+    // Gives a connected destination its hosts-table entry (pending until the next publication).
+    void ensure_host(std::uint32_t adj, std::uint64_t tsc = 0);
+    // Resolves (or re-resolves) a neighbour: one atomic slot store, no publication needed.
+    void set_mac(std::uint32_t adj, const Mac& mac, bool is_static = false);
+    void set_unresolved(std::uint32_t adj);
+    [[nodiscard]] std::optional<std::size_t> port_for(const IpAddr& ip) const noexcept;
+
+    // Pending work for the publisher.
+    [[nodiscard]] bool has_pending() const noexcept { return pending_events_ != 0; }
+    [[nodiscard]] std::uint64_t pending_since() const noexcept { return pending_tsc_; }
+    [[nodiscard]] std::size_t pending_events() const noexcept { return pending_events_; }
+    Batch take_batch();
+    // A full generation from the installed state (start-up, or a rebuild).
+    [[nodiscard]] Generation build_generation() const;
+
+    // Introspection (tests, rsctl fib): the group a prefix is installed with, or nullopt.
+    [[nodiscard]] std::optional<nh_t> installed(std::string_view view, const Prefix& p) const;
+    [[nodiscard]] const NhGroup& group(nh_t g) const { return groups_[g]; }
+    [[nodiscard]] std::size_t group_count() const noexcept { return groups_.size(); }
+    [[nodiscard]] std::size_t live_groups() const noexcept { return group_ids_.size(); }
+
+private:
+    nh_t group_for(const ViewRoute& r);
+    void unref(nh_t g);
+    void set_route(std::size_t view, const Prefix& p, std::optional<nh_t> nh, std::uint64_t tsc);
+    void note_event(std::uint64_t tsc) noexcept;
+
+    std::vector<FibPort> ports_;
+    std::vector<std::string> views_;
+    AdjTable adj_;
+    std::vector<Neighbour> neighbours_; // index = adjacency index
+    std::unordered_map<IpAddr, std::uint32_t, IpHash> by_ip_;
+
+    std::vector<NhGroup> groups_;     // index = nh_t (0..2 reserved)
+    std::vector<std::uint32_t> refs_; // route references per group
+    std::map<std::vector<std::uint16_t>, nh_t> group_ids_;
+    std::vector<nh_t> free_groups_; // reusable ids (refs == 0), recycled at take_batch()
+    std::vector<nh_t> freed_now_;   // freed during the pending batch
+
+    std::vector<std::unordered_map<Prefix, nh_t, PrefixHash>> installed_; // per view
+    std::vector<Prefix> locals_;
+    // Pending net ops per view: prefix → new nh (nullopt = remove).
+    std::vector<std::unordered_map<Prefix, std::optional<nh_t>, PrefixHash>> pending_;
+    std::vector<std::pair<nh_t, NhGroup>> pending_groups_;
+    std::vector<std::uint32_t> pending_hosts_;
+    std::size_t pending_events_ = 0;
+    std::uint64_t pending_tsc_ = 0;
+};
+
+} // namespace rsfwd::fib

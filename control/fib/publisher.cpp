@@ -1,0 +1,144 @@
+// control/fib/publisher.cpp — why it is built this way:
+// - Double buffer instead of a fresh snapshot per publication: a patch of the spare costs the
+//   size of the batch, not of the table (a 1M-route copy is tens of milliseconds), and the two
+//   copies never share nodes, so the lpm library needs no reclamation hooks of its own.
+// - The grace period is polled (rte_rcu_qsbr_check(..., wait=false)) from the control loop, so the
+//   control thread keeps answering ARP and BGP while workers finish their burst.
+// - Completion also waits for every worker to *report* the new generation (not just to be
+//   quiescent): the latency histogram then measures event → every worker switched, and the old
+//   copy is never touched before the last worker has let go of it.
+#include "control/fib/publisher.hpp"
+
+#include <cstdlib>
+#include <new>
+#include <stdexcept>
+#include <thread>
+
+namespace rsfwd::fib {
+
+void LatencyHistogram::record(std::uint64_t ns) noexcept {
+    unsigned i = ns == 0 ? 0 : 63 - static_cast<unsigned>(__builtin_clzll(ns));
+    if (i >= buckets) i = buckets - 1;
+    b_[i].fetch_add(1, rlx);
+    count_.fetch_add(1, rlx);
+    sum_.fetch_add(ns, rlx);
+    if (ns > max_.load(rlx)) max_.store(ns, rlx);
+}
+
+std::uint64_t LatencyHistogram::quantile_ns(double q) const noexcept {
+    const std::uint64_t n = count();
+    if (n == 0) return 0;
+    const auto target = static_cast<std::uint64_t>(q * static_cast<double>(n - 1)) + 1;
+    std::uint64_t seen = 0;
+    for (unsigned i = 0; i < buckets; ++i) {
+        seen += bucket(i);
+        if (seen >= target) return std::uint64_t{2} << i;
+    }
+    return max_ns();
+}
+
+Publisher::Publisher(unsigned n_workers, Generation initial, PublisherOptions opt)
+    : n_workers_(n_workers), opt_(opt), unsent_(n_workers, false), tsc_hz_(rte_get_tsc_hz()) {
+    if (n_workers == 0 || n_workers > RTE_MAX_LCORE)
+        throw std::invalid_argument("publisher: bad worker count");
+    const std::size_t sz = rte_rcu_qsbr_get_memsize(n_workers);
+    qsbr_ =
+        static_cast<rte_rcu_qsbr*>(std::aligned_alloc(RTE_CACHE_LINE_SIZE, (sz + 63) / 64 * 64));
+    if (!qsbr_) throw std::bad_alloc();
+    if (rte_rcu_qsbr_init(qsbr_, n_workers) != 0) {
+        std::free(qsbr_);
+        throw std::runtime_error("rte_rcu_qsbr_init failed");
+    }
+    for (unsigned i = 0; i < n_workers; ++i) {
+        rte_rcu_qsbr_thread_register(qsbr_, i);
+        workers_.push_back(std::make_unique<WorkerFib>());
+    }
+    gen_[0] = std::make_unique<Generation>(std::move(initial));
+    gen_[1] = std::make_unique<Generation>(*gen_[0]);
+    active_ = gen_[0].get();
+    spare_ = gen_[1].get();
+    published_.store(active_, std::memory_order_release);
+    for (auto& w : workers_) w->generation.store(active_->number, std::memory_order_relaxed);
+}
+
+Publisher::~Publisher() {
+    std::free(qsbr_);
+}
+
+void Publisher::publish(Batch b) {
+    if (in_flight_) throw std::logic_error("publish while a publication is in flight");
+    apply(*spare_, b);
+    spare_->number = active_->number + 1;
+    spare_->first_event_tsc = b.first_event_tsc;
+    std::swap(active_, spare_);
+    batch_ = std::move(b);
+    published_.store(active_, std::memory_order_release);
+    for (unsigned i = 0; i < n_workers_; ++i) {
+        // An offline worker reads published() when it comes online; its queue may be stale.
+        unsent_[i] = !workers_[i]->queue.push(GenMsg{active_}) &&
+                     workers_[i]->online.load(std::memory_order_seq_cst);
+        if (unsent_[i]) ++queue_full_;
+    }
+    // The pushes above happen-before the token (release in rte_rcu_qsbr_start); a worker that
+    // reports a counter >= token has read it after them and will pop the message next.
+    token_ = rte_rcu_qsbr_start(qsbr_);
+    in_flight_ = true;
+    ++publications_;
+    events_ += batch_.events;
+}
+
+bool Publisher::poll() {
+    if (!in_flight_) return false;
+    bool owed = false;
+    for (unsigned i = 0; i < n_workers_; ++i) {
+        if (!unsent_[i]) continue;
+        if (!workers_[i]->online.load(std::memory_order_seq_cst)) { // stopped for good
+            unsent_[i] = false;
+            continue;
+        }
+        unsent_[i] = !workers_[i]->queue.push(GenMsg{active_});
+        if (unsent_[i]) {
+            ++queue_full_;
+            owed = true;
+        }
+    }
+    if (owed) return false;
+    if (rte_rcu_qsbr_check(qsbr_, token_, false) != 1) return false;
+    std::uint64_t last_switch = 0;
+    for (unsigned i = 0; i < n_workers_; ++i) {
+        // A worker that is offline in the QSBR (not started, or stopped) picks the active
+        // generation up when it comes online; it holds no old pointer meanwhile.
+        if (workers_[i]->online.load(std::memory_order_seq_cst) &&
+            workers_[i]->generation.load(std::memory_order_acquire) != active_->number)
+            return false;
+        last_switch =
+            std::max(last_switch, workers_[i]->switch_tsc.load(std::memory_order_relaxed));
+    }
+    apply(*spare_, batch_);
+    spare_->number = active_->number;
+    if (batch_.first_event_tsc != 0 && last_switch >= batch_.first_event_tsc && tsc_hz_ != 0) {
+        const double d = static_cast<double>(last_switch - batch_.first_event_tsc);
+        latency_.record(static_cast<std::uint64_t>(d * 1e9 / static_cast<double>(tsc_hz_)));
+    }
+    batch_ = Batch{};
+    in_flight_ = false;
+    return true;
+}
+
+bool Publisher::step(FibCompiler& c, std::uint64_t now) {
+    poll();
+    if (in_flight_ || !c.has_pending()) return false;
+    const std::uint64_t since = c.pending_since();
+    const std::uint64_t window = opt_.coalesce_ns * tsc_hz_ / 1'000'000'000u;
+    if (c.pending_events() < opt_.max_batch_events && since != 0 && now - since < window)
+        return false;
+    publish(c.take_batch());
+    return true;
+}
+
+void Publisher::drain() {
+    while (in_flight_)
+        if (!poll()) std::this_thread::yield();
+}
+
+} // namespace rsfwd::fib

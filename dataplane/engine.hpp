@@ -1,0 +1,138 @@
+// dataplane/engine.hpp — the forwarding engine: EAL ports, worker lcores, the control thread's
+// exception path (ARP, ND, ICMP) and FIB publication, counters. `rsfwd run` and the data-plane
+// tests drive it.
+//
+// What: Engine(ports, neighbours, options) probes and configures every port (any PMD: vdevs or
+// PCI), sizes the mempool, maps (port, rx queue) → worker lcores, and owns the FibCompiler. Feed
+// routes with compiler().set_view()/change() before or after start(); start() launches the
+// workers; control_poll() is one iteration of the control loop (punts, neighbour timers,
+// coalesced publication) and run() loops it until a stop flag or a deadline; stop() stops the
+// workers and the ports.
+// Ownership: owns ports (stopped and closed in stop()/the destructor), mempool, rings, workers.
+// Thread: every method on the control thread (the EAL main lcore), except stats()/stats_json(),
+// which any thread may call (telemetry does).
+// Errors: the constructor and start() throw std::runtime_error with the port/device in the text.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "control/fib/compiler.hpp"
+#include "control/fib/publisher.hpp"
+#include "control/model.hpp"
+#include "dataplane/counters.hpp"
+
+namespace rsfwd::dp {
+
+// A port as the engine needs it (mapped from the config in one place: dataplane/config_map.*).
+struct PortSpec {
+    std::string name;   // config name, e.g. "p0"
+    std::string device; // DPDK devargs: "net_pcap0,rx_pcap=a.pcap", "0000:3b:00.0"
+    Prefix subnet4;     // connected subnet
+    IpAddr addr4;       // our address on it
+    std::optional<Prefix> subnet6;
+    std::optional<IpAddr> addr6;
+    std::optional<fib::Mac> mac; // overrides the device MAC (also set on the device)
+    std::string view = "vnet";   // "vnet" | "er/<circuit>" | "vpn/<site>"
+};
+
+struct NeighbourSpec {
+    IpAddr ip;
+    fib::Mac mac{};
+    std::string port; // informational; the port is the one whose subnet holds ip
+};
+
+struct EngineOptions {
+    std::uint16_t rx_desc = 1024, tx_desc = 1024;
+    // Override of the automatic (port, queue) → lcore map: "p0:0@1,p0:1@2,p1:0@1".
+    std::string rx_map;
+    std::uint64_t coalesce_us = 100; // FIB publication coalescing window
+    bool icmp_errors = true;         // time-exceeded / destination-unreachable
+    std::uint32_t icmp_rate = 1000;  // ICMP errors per second (token bucket) ...
+    std::uint32_t icmp_burst = 100;  // ... and burst
+    std::uint32_t arp_retry_ms = 500, arp_tries = 3, arp_refresh_s = 60;
+    std::uint32_t pending_per_neighbour = 8;
+    std::uint32_t punt_ring = 4096;
+    std::uint32_t extra_mbufs = 0; // added to the computed pool size
+    bool stage_cycles = false;     // run the TSC-instrumented worker (bench)
+    bool promiscuous = true;
+};
+
+struct PortStats {
+    std::string name;
+    std::uint16_t port_id = 0;
+    std::uint16_t rx_queues = 0, tx_queues = 0;
+    PortCount sw; // summed from the workers
+    std::uint64_t hw_ipackets = 0, hw_opackets = 0, hw_imissed = 0, hw_ierrors = 0, hw_oerrors = 0,
+                  hw_rx_nombuf = 0;
+};
+
+struct WorkerStats {
+    unsigned lcore = 0;
+    std::uint64_t rx_pkts = 0, rx_bytes = 0, tx_pkts = 0, tx_bytes = 0, punted = 0;
+    std::uint64_t loops = 0, busy_loops = 0, generation = 0;
+    std::array<std::uint64_t, drop_count> drops{};
+    std::array<std::uint64_t, stage_count> stage_cycles{};
+};
+
+struct ControlStats {
+    std::uint64_t arp_requests = 0, arp_replies = 0, arp_learned = 0, nd_adverts = 0,
+                  nd_solicits = 0, icmp_echo_replies = 0, icmp_errors = 0, forwarded = 0, punts = 0;
+};
+
+struct Stats {
+    std::vector<PortStats> ports;
+    std::vector<WorkerStats> workers;
+    std::array<std::uint64_t, drop_count> drops{}; // workers + control
+    ControlStats control;
+    std::uint64_t generation = 0, publications = 0, publish_queue_full = 0, route_events = 0;
+    std::uint64_t publish_count = 0, publish_p50_ns = 0, publish_p99_ns = 0, publish_max_ns = 0;
+    std::vector<std::uint64_t> publish_histogram; // log2 ns buckets
+    std::uint64_t neighbours = 0, mbufs_total = 0, mbufs_in_use = 0;
+    std::uint64_t tsc_hz = 0;
+};
+nlohmann::json to_json(const Stats& s);
+
+// EAL init from an argument vector (argv[0] included). Throws with rte_strerror on failure.
+void eal_init(const std::vector<std::string>& args);
+void eal_cleanup() noexcept;
+
+struct Runtime; // dataplane/runtime.hpp
+
+class Engine {
+public:
+    Engine(std::vector<PortSpec> ports, std::vector<NeighbourSpec> neighbours,
+           EngineOptions opt = {});
+    ~Engine();
+    Engine(const Engine&) = delete;
+    Engine& operator=(const Engine&) = delete;
+
+    [[nodiscard]] fib::FibCompiler& compiler() noexcept;
+    [[nodiscard]] const std::vector<PortSpec>& ports() const noexcept;
+    [[nodiscard]] std::uint16_t port_id(std::size_t i) const noexcept;
+    [[nodiscard]] unsigned workers() const noexcept;
+
+    void start();        // first generation published, workers running, telemetry on
+    void control_poll(); // one control-loop iteration (never blocks)
+    // Loops control_poll() until *stop is true or `duration_s` (> 0) elapsed.
+    void run(const std::atomic<bool>* stop, double duration_s);
+    // Publishes everything pending and waits until every worker uses it (tests, shutdown).
+    void flush_publication();
+    void stop(); // workers stopped and joined, ports stopped and closed
+    [[nodiscard]] bool running() const noexcept;
+
+    [[nodiscard]] Stats stats() const;
+    [[nodiscard]] nlohmann::json stats_json() const { return to_json(stats()); }
+    [[nodiscard]] const fib::Publisher* publisher() const noexcept;
+
+private:
+    std::unique_ptr<Runtime> rt_;
+};
+
+} // namespace rsfwd::dp

@@ -1,0 +1,168 @@
+// dataplane/packet.hpp — header parsing, RFC 1812 checks and rewrites, shared by the workers,
+// the control thread's exception path and the packet fuzz target.
+//
+// What: pure inline functions over a byte buffer (no mbuf, no DPDK), so they can be fuzzed and
+// unit-tested anywhere. Thread: any. Cost: a few loads per packet; no allocation, noexcept.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+namespace rsfwd::dp {
+
+inline constexpr std::uint16_t ethertype_ipv4 = 0x0800;
+inline constexpr std::uint16_t ethertype_arp = 0x0806;
+inline constexpr std::uint16_t ethertype_vlan = 0x8100;
+inline constexpr std::uint16_t ethertype_ipv6 = 0x86DD;
+
+inline std::uint16_t load_be16(const std::uint8_t* p) noexcept {
+    return static_cast<std::uint16_t>((p[0] << 8) | p[1]);
+}
+inline std::uint32_t load_be32(const std::uint8_t* p) noexcept {
+    return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) |
+           p[3];
+}
+inline void store_be16(std::uint8_t* p, std::uint16_t v) noexcept {
+    p[0] = static_cast<std::uint8_t>(v >> 8);
+    p[1] = static_cast<std::uint8_t>(v);
+}
+
+enum class L3 : std::uint8_t { ipv4, ipv6, arp, other };
+
+// Result of classify(): what the frame carries and where L3 starts.
+struct L2Info {
+    L3 l3 = L3::other;
+    std::uint16_t l3_off = 0; // 14, or 18 with one 802.1Q tag
+    bool ok = false;          // frame long enough for the L2 header
+};
+
+// Ethernet II with at most one 802.1Q tag (QinQ is "other").
+inline L2Info classify(const std::uint8_t* p, std::size_t len) noexcept {
+    L2Info r;
+    if (len < 14) return r;
+    std::uint16_t et = load_be16(p + 12);
+    r.l3_off = 14;
+    if (et == ethertype_vlan) {
+        if (len < 18) return r;
+        et = load_be16(p + 16);
+        r.l3_off = 18;
+    }
+    r.ok = true;
+    r.l3 = et == ethertype_ipv4   ? L3::ipv4
+           : et == ethertype_ipv6 ? L3::ipv6
+           : et == ethertype_arp  ? L3::arp
+                                  : L3::other;
+    return r;
+}
+
+// One's complement sum over 16-bit big-endian words (unfolded).
+inline std::uint32_t csum_add(std::uint32_t sum, const std::uint8_t* p, std::size_t len) noexcept {
+    for (; len >= 2; p += 2, len -= 2) sum += load_be16(p);
+    if (len) sum += std::uint32_t{p[0]} << 8;
+    return sum;
+}
+inline std::uint16_t csum_fold(std::uint32_t sum) noexcept {
+    sum = (sum & 0xFFFF) + (sum >> 16);
+    sum = (sum & 0xFFFF) + (sum >> 16);
+    return static_cast<std::uint16_t>(~sum & 0xFFFF);
+}
+
+enum class V4Check : std::uint8_t { ok, bad_header, bad_checksum };
+
+// RFC 1812 §5.2.2 checks on an IPv4 header at `ip` with `avail` bytes of frame after L2:
+// length ≥ 20, version 4, IHL ≥ 5, total length ≥ IHL*4 and ≤ avail; header checksum unless
+// verify_csum is false (checked by the NIC).
+inline V4Check check_ipv4(const std::uint8_t* ip, std::size_t avail, bool verify_csum) noexcept {
+    if (avail < 20) return V4Check::bad_header;
+    const unsigned ver = ip[0] >> 4, ihl = ip[0] & 0xF;
+    if (ver != 4 || ihl < 5) return V4Check::bad_header;
+    const unsigned hlen = ihl * 4, tot = load_be16(ip + 2);
+    if (tot < hlen || tot > avail || hlen > avail) return V4Check::bad_header;
+    if (verify_csum) {
+        // Sum 32-bit words into 64 bits (one's complement sums are byte-order agnostic when
+        // folded back to 16 bits), then fold: ~3x cheaper than 16-bit steps on 20 bytes.
+        std::uint64_t sum = 0;
+        for (unsigned i = 0; i < hlen; i += 4) {
+            std::uint32_t w;
+            std::memcpy(&w, ip + i, 4);
+            sum += w;
+        }
+        sum = (sum & 0xFFFFFFFFu) + (sum >> 32);
+        sum = (sum & 0xFFFFFFFFu) + (sum >> 32);
+        std::uint32_t s32 = static_cast<std::uint32_t>(sum);
+        s32 = (s32 & 0xFFFF) + (s32 >> 16);
+        s32 = (s32 & 0xFFFF) + (s32 >> 16);
+        if (s32 != 0xFFFF) return V4Check::bad_checksum;
+    }
+    return V4Check::ok;
+}
+
+// RFC 1624 eqn. 3 incremental update: HC' = ~(~HC + ~m + m') for the 16-bit word TTL|protocol.
+inline void ipv4_dec_ttl(std::uint8_t* ip) noexcept {
+    const std::uint16_t m = load_be16(ip + 8);
+    const std::uint16_t m2 = static_cast<std::uint16_t>(m - 0x0100);
+    ip[8] = static_cast<std::uint8_t>(ip[8] - 1);
+    const std::uint16_t hc = load_be16(ip + 10);
+    std::uint32_t sum = std::uint32_t{static_cast<std::uint16_t>(~hc)} +
+                        std::uint32_t{static_cast<std::uint16_t>(~m)} + m2;
+    store_be16(ip + 10, csum_fold(sum));
+}
+
+// IPv6 fixed header checks: length ≥ 40, version 6, 40 + payload length ≤ avail.
+inline bool check_ipv6(const std::uint8_t* ip, std::size_t avail) noexcept {
+    if (avail < 40 || (ip[0] >> 4) != 6) return false;
+    return 40u + load_be16(ip + 4) <= avail;
+}
+
+// Flow hash over the 5-tuple (addresses, protocol, ports of unfragmented TCP/UDP); used for ECMP
+// when the NIC gives no RSS hash. Same flow → same value, on every worker.
+inline std::uint32_t mix32(std::uint32_t h, std::uint32_t v) noexcept {
+    h ^= v * 0xCC9E2D51u;
+    h = (h << 15) | (h >> 17);
+    return h * 0x1B873593u + 0xE6546B64u;
+}
+inline std::uint32_t fmix32(std::uint32_t h) noexcept {
+    h ^= h >> 16;
+    h *= 0x85EBCA6Bu;
+    h ^= h >> 13;
+    h *= 0xC2B2AE35u;
+    return h ^ (h >> 16);
+}
+inline std::uint32_t flow_hash_v4(const std::uint8_t* ip, std::size_t avail) noexcept {
+    std::uint32_t h = mix32(0x9747B28Cu, load_be32(ip + 12));
+    h = mix32(h, load_be32(ip + 16));
+    const std::uint8_t proto = ip[9];
+    h = mix32(h, proto);
+    const unsigned hlen = (ip[0] & 0xF) * 4u;
+    const bool frag = (load_be16(ip + 6) & 0x3FFF) != 0;
+    if (!frag && (proto == 6 || proto == 17) && avail >= hlen + 4)
+        h = mix32(h, load_be32(ip + hlen));
+    return fmix32(h);
+}
+inline std::uint32_t flow_hash_v6(const std::uint8_t* ip, std::size_t avail) noexcept {
+    std::uint32_t h = 0x9747B28Cu;
+    for (unsigned i = 8; i < 40; i += 4) h = mix32(h, load_be32(ip + i));
+    const std::uint8_t nh = ip[6];
+    h = mix32(h, nh);
+    if ((nh == 6 || nh == 17) && avail >= 44) h = mix32(h, load_be32(ip + 40));
+    return fmix32(h);
+}
+// ECMP member in [0, n) from a 32-bit hash, without a division.
+inline unsigned ecmp_pick(std::uint32_t hash, unsigned n) noexcept {
+    return static_cast<unsigned>((std::uint64_t{hash} * n) >> 32);
+}
+
+// L2 rewrite for a forwarded frame: drop the 802.1Q tag if any (ports are untagged), then write
+// destination and source MACs. Returns the new start of the frame (data + l3_off - 14).
+inline std::uint8_t* rewrite_l2(std::uint8_t* frame, std::uint16_t l3_off, std::uint16_t ethertype,
+                                const std::uint8_t* dst, const std::uint8_t* src) noexcept {
+    std::uint8_t* eth = frame + (l3_off - 14);
+    std::memcpy(eth, dst, 6);
+    std::memcpy(eth + 6, src, 6);
+    store_be16(eth + 12, ethertype);
+    return eth;
+}
+
+} // namespace rsfwd::dp

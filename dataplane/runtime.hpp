@@ -1,0 +1,111 @@
+// dataplane/runtime.hpp — internal state shared by the engine (control thread) and the worker
+// loop. Not a public header: include engine.hpp.
+//
+// Who writes what:
+//   Runtime (everything but noted)     — control: rw before start(), ro after; workers: ro
+//   Runtime::stop_workers              — control: w; workers: r (relaxed flag, not a barrier:
+//                                        the join in stop() is the synchronisation)
+//   WorkerCtx::counters, tx            — that worker: rw; control/telemetry: ro (counters)
+//   WorkerCtx::punt ring               — worker: enqueue (SP); control: dequeue (SC)
+//   WorkerCtx::inject ring             — control: enqueue (SP); worker: dequeue (SC)
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "control/fib/compiler.hpp"
+#include "control/fib/publisher.hpp"
+#include "dataplane/counters.hpp"
+#include "dataplane/engine.hpp"
+
+namespace rsfwd::dp {
+
+inline constexpr unsigned burst_size = 32;
+
+// Why a packet goes to the control thread.
+enum class Punt : std::uint8_t {
+    local,       // ARP, ND, or IP addressed to one of our addresses
+    needs_host,  // connected destination without a hosts-table entry
+    unresolved,  // adjacency without a MAC yet (meta.adj says which)
+    ttl_expired, // for ICMP time exceeded (rate limited on the worker)
+    no_route,    // for ICMP destination unreachable (rate limited on the worker)
+};
+
+// Carried in an mbuf dynamic field from the worker to the control thread.
+struct PuntMeta {
+    Punt reason;
+    std::uint8_t view;
+    std::uint16_t l3_off;
+    std::uint32_t adj;
+};
+extern int punt_dynfield_offset;
+inline PuntMeta* punt_meta(rte_mbuf* m) noexcept {
+    return RTE_MBUF_DYNFIELD(m, punt_dynfield_offset, PuntMeta*);
+}
+
+struct RxQueue {
+    std::uint16_t port;
+    std::uint16_t queue;
+    std::uint16_t view;
+};
+
+struct TxBuf {
+    std::uint16_t n = 0;
+    std::array<rte_mbuf*, 2 * burst_size> pkts{};
+};
+
+struct Runtime;
+
+struct alignas(64) WorkerCtx {
+    unsigned id = 0; // QSBR thread id, TX queue id on every port
+    unsigned lcore = 0;
+    std::vector<RxQueue> rxq;
+    rte_ring* punt = nullptr;
+    rte_ring* inject = nullptr;
+    Runtime* rt = nullptr;
+    std::uint64_t err_tokens = 0, err_refill_tsc = 0; // worker-only ICMP-error punt limiter
+    WorkerCounters counters;
+    std::array<TxBuf, fib::max_ports> tx{};
+};
+
+struct NeighbourState { // control thread only
+    std::vector<rte_mbuf*> pending;
+    std::uint64_t last_request_tsc = 0, confirmed_tsc = 0;
+    std::uint32_t tries = 0;
+};
+
+struct Runtime {
+    EngineOptions opt;
+    std::vector<PortSpec> specs;
+    std::vector<std::uint16_t> port_ids;                     // index = config order
+    std::vector<std::uint16_t> rx_queues, tx_queues;         // per config index
+    std::array<fib::Mac, fib::max_ports> mac_by_id{};        // DPDK port id → our MAC
+    std::array<std::int16_t, fib::max_ports> index_by_id{};  // DPDK port id → config index
+    std::array<std::uint64_t, fib::max_ports> mac64_by_id{}; // MAC as 6 low bytes, for compares
+    std::vector<bool> offload_ip_cksum;                      // per config index
+    rte_mempool* pool = nullptr;
+    std::unique_ptr<fib::FibCompiler> comp;
+    std::unique_ptr<fib::Publisher> pub;
+    std::vector<std::unique_ptr<WorkerCtx>> workers;
+    std::atomic<bool> stop_workers{false};
+    bool started = false, stopped = false, ports_closed = false;
+    std::uint64_t tsc_hz = 0;
+
+    // Control-thread state.
+    std::vector<NeighbourState> nstate; // index = adjacency
+    std::vector<NeighbourSpec> static_neighbours;
+    ControlStats cstats;
+    std::array<std::uint64_t, drop_count> cdrops{};
+    double icmp_tokens = 0;
+    std::uint64_t icmp_refill_tsc = 0, last_timer_tsc = 0;
+};
+
+int worker_main(void* ctx); // rte_eal_remote_launch entry
+
+} // namespace rsfwd::dp

@@ -1,0 +1,392 @@
+// dataplane/worker.cpp — the worker loop. Why it looks like this:
+// - One straight pipeline per burst (STYLE.md): parse into flat key arrays, one bulk lookup per
+//   family in the ingress port's view (a burst comes from one rx queue, hence one port, hence
+//   one view), then resolution and rewrite, then per-port TX buffers flushed once per loop.
+// - The generation pointer is re-read only at the top of a loop (worker_poll), so every packet of
+//   a burst is looked up in exactly one generation; quiescence is reported at the same place.
+// - Adjacency slots are single 8-byte atomics (see control/fib/fib.hpp): ARP resolution reaches
+//   workers without a publication.
+// - Nothing here allocates, locks, logs, throws or makes a syscall; exceptions go to the control
+//   thread on an SP/SC ring and a full ring is a counted drop.
+// - Features are chosen at compile time: Cycles=true adds per-stage TSC counters (bench only).
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_prefetch.h>
+
+#include "dataplane/packet.hpp"
+#include "dataplane/runtime.hpp"
+
+namespace rsfwd::dp {
+
+int punt_dynfield_offset = -1;
+
+namespace {
+
+inline void count_drop(WorkerCtx& w, Drop d, rte_mbuf* m) noexcept {
+    ++w.counters.drops[static_cast<std::size_t>(d)];
+    rte_pktmbuf_free(m);
+}
+
+inline void punt(WorkerCtx& w, rte_mbuf* m, Punt reason, std::uint16_t l3_off, std::uint32_t adj,
+                 std::uint16_t view) noexcept {
+    PuntMeta* pm = punt_meta(m);
+    pm->reason = reason;
+    pm->view = static_cast<std::uint8_t>(view);
+    pm->l3_off = l3_off;
+    pm->adj = adj;
+    if (rte_ring_sp_enqueue(w.punt, m) != 0) {
+        count_drop(w, Drop::punt_full, m);
+        return;
+    }
+    ++w.counters.punted;
+}
+
+// A packet that is dropped (counted under `d`) but may also trigger an ICMP error: punted only
+// within a small per-worker budget (64 per millisecond) so a flood cannot fill the ring.
+inline void drop_with_error(WorkerCtx& w, rte_mbuf* m, Drop d, Punt reason, std::uint16_t l3_off,
+                            std::uint16_t view) noexcept {
+    ++w.counters.drops[static_cast<std::size_t>(d)];
+    if (!w.rt->opt.icmp_errors) {
+        rte_pktmbuf_free(m);
+        return;
+    }
+    if (w.err_tokens == 0) {
+        const std::uint64_t now = rte_rdtsc();
+        if (now - w.err_refill_tsc < w.rt->tsc_hz / 1000) {
+            rte_pktmbuf_free(m);
+            return;
+        }
+        w.err_refill_tsc = now;
+        w.err_tokens = 64;
+    }
+    --w.err_tokens;
+    PuntMeta* pm = punt_meta(m);
+    pm->reason = reason;
+    pm->view = static_cast<std::uint8_t>(view);
+    pm->l3_off = l3_off;
+    pm->adj = fib::no_adj;
+    if (rte_ring_sp_enqueue(w.punt, m) != 0)
+        rte_pktmbuf_free(m); // the drop is counted already
+    else
+        ++w.counters.punted;
+}
+
+inline void tx_flush(WorkerCtx& w, std::uint16_t port) noexcept {
+    TxBuf& b = w.tx[port];
+    if (b.n == 0) return;
+    std::array<std::uint32_t, 2 * burst_size + 1> bytes; // prefix sums: mbufs sent may be freed
+    bytes[0] = 0;
+    for (unsigned i = 0; i < b.n; ++i) bytes[i + 1] = bytes[i] + b.pkts[i]->pkt_len;
+    const std::uint16_t sent =
+        rte_eth_tx_burst(port, static_cast<std::uint16_t>(w.id), b.pkts.data(), b.n);
+    PortCount& pc = w.counters.port[port];
+    pc.tx_pkts += sent;
+    pc.tx_bytes += bytes[sent];
+    w.counters.tx_pkts += sent;
+    w.counters.tx_bytes += bytes[sent];
+    if (sent < b.n) {
+        w.counters.drops[static_cast<std::size_t>(Drop::tx_full)] += b.n - sent;
+        rte_pktmbuf_free_bulk(b.pkts.data() + sent, b.n - sent);
+    }
+    b.n = 0;
+}
+
+inline void tx_add(WorkerCtx& w, std::uint16_t port, rte_mbuf* m) noexcept {
+    TxBuf& b = w.tx[port];
+    b.pkts[b.n++] = m;
+    if (b.n == burst_size) tx_flush(w, port);
+}
+
+// MAC rewrite + TX for a resolved adjacency. The L3 header was already updated.
+inline void forward(WorkerCtx& w, rte_mbuf* m, std::uint16_t l3_off, std::uint16_t ethertype,
+                    std::uint64_t slot) noexcept {
+    const std::uint16_t port = fib::adj_port(slot);
+    std::uint8_t dst[8];
+    std::memcpy(dst, &slot, 8); // little endian: bytes 0..5 are the MAC
+    auto* frame = rte_pktmbuf_mtod(m, std::uint8_t*);
+    rewrite_l2(frame, l3_off, ethertype, dst, w.rt->mac_by_id[port].data());
+    if (l3_off != 14) rte_pktmbuf_adj(m, static_cast<std::uint16_t>(l3_off - 14));
+    tx_add(w, port, m);
+}
+
+struct BurstState {
+    std::array<std::uint32_t, burst_size> k4;
+    std::array<lpm::Addr6, burst_size> k6;
+    std::array<std::uint16_t, burst_size> i4, i6, off;
+    std::array<lpm::nh_t, burst_size> nh4, nh6;
+    std::array<std::uint32_t, burst_size> adj; // per packet index
+    std::array<std::uint32_t, burst_size> hk4;
+    std::array<lpm::Addr6, burst_size> hk6;
+    std::array<std::uint16_t, burst_size> hi4, hi6;
+    std::array<lpm::nh_t, burst_size> hnh;
+};
+
+template <bool Cycles>
+void process_burst(WorkerCtx& w, const fib::Generation& gen, const RxQueue& q, rte_mbuf** pkts,
+                   unsigned n, std::uint64_t& t) noexcept {
+    Runtime& rt = *w.rt;
+    WorkerCounters& c = w.counters;
+    auto stage = [&](Stage s) {
+        if constexpr (Cycles) {
+            const std::uint64_t now = rte_rdtsc();
+            c.stage_cycles[static_cast<std::size_t>(s)] += now - t;
+            t = now;
+        }
+    };
+    const fib::ViewTables& vt = gen.views[q.view];
+    const std::uint64_t our_mac = rt.mac64_by_id[q.port];
+    const bool verify_csum = !rt.offload_ip_cksum[static_cast<std::size_t>(rt.index_by_id[q.port])];
+    BurstState s;
+    unsigned n4 = 0, n6 = 0;
+    std::uint64_t bytes = 0;
+
+    for (unsigned i = 0; i < n && i < 4; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
+    for (unsigned i = 0; i < n; ++i) {
+        if (i + 4 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 4], void*));
+        rte_mbuf* m = pkts[i];
+        bytes += m->pkt_len;
+        const auto* p = rte_pktmbuf_mtod(m, const std::uint8_t*);
+        const std::size_t len = m->data_len;
+        const L2Info l2 = classify(p, len);
+        s.off[i] = l2.l3_off;
+        s.adj[i] = fib::no_adj;
+        if (!l2.ok) {
+            count_drop(w, Drop::bad_header, m);
+            continue;
+        }
+        if ((p[0] & 1) == 0) { // unicast: must be ours
+            std::uint64_t dst = 0;
+            std::memcpy(&dst, p, 6);
+            if (dst != our_mac) {
+                count_drop(w, Drop::not_for_us, m);
+                continue;
+            }
+        }
+        const std::uint8_t* ip = p + l2.l3_off;
+        const std::size_t avail = len - l2.l3_off;
+        switch (l2.l3) {
+        case L3::ipv4: {
+            const std::uint64_t f = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+            if (f == RTE_MBUF_F_RX_IP_CKSUM_BAD) {
+                count_drop(w, Drop::bad_checksum, m);
+                continue;
+            }
+            const V4Check r =
+                check_ipv4(ip, avail, verify_csum || f != RTE_MBUF_F_RX_IP_CKSUM_GOOD);
+            if (r != V4Check::ok) {
+                count_drop(w, r == V4Check::bad_checksum ? Drop::bad_checksum : Drop::bad_header,
+                           m);
+                continue;
+            }
+            s.k4[n4] = load_be32(ip + 16);
+            s.i4[n4++] = static_cast<std::uint16_t>(i);
+            break;
+        }
+        case L3::ipv6: {
+            if (!check_ipv6(ip, avail)) {
+                count_drop(w, Drop::bad_header, m);
+                continue;
+            }
+            const std::uint8_t* d = ip + 24;
+            if (d[0] == 0xFF || (d[0] == 0xFE && (d[1] & 0xC0) == 0x80)) { // multicast, LL
+                punt(w, m, Punt::local, l2.l3_off, fib::no_adj, q.view);
+                continue;
+            }
+            std::memcpy(s.k6[n6].data(), d, 16);
+            s.i6[n6++] = static_cast<std::uint16_t>(i);
+            break;
+        }
+        case L3::arp:
+            punt(w, m, Punt::local, l2.l3_off, fib::no_adj, q.view);
+            break;
+        case L3::other:
+            count_drop(w, Drop::not_ip, m);
+            break;
+        }
+    }
+    c.rx_pkts += n;
+    c.rx_bytes += bytes;
+    c.port[q.port].rx_pkts += n;
+    c.port[q.port].rx_bytes += bytes;
+    stage(Stage::parse);
+
+    if (n4) vt.v4.lookup_bulk({s.k4.data(), n4}, {s.nh4.data(), n4});
+    if (n6) vt.v6.lookup_bulk({s.k6.data(), n6}, {s.nh6.data(), n6});
+    stage(Stage::lookup);
+
+    // Resolve groups → adjacencies; RFC 1812 TTL rule after the lookup (local delivery first).
+    unsigned h4 = 0, h6 = 0;
+    for (unsigned j = 0; j < n4; ++j) {
+        const unsigned i = s.i4[j];
+        rte_mbuf* m = pkts[i];
+        const lpm::nh_t nh = s.nh4[j];
+        std::uint8_t* ip = rte_pktmbuf_mtod(m, std::uint8_t*) + s.off[i];
+        if (nh == lpm::no_route) {
+            drop_with_error(w, m, Drop::no_route, Punt::no_route, s.off[i], q.view);
+            continue;
+        }
+        if (nh == fib::group_local) {
+            punt(w, m, Punt::local, s.off[i], fib::no_adj, q.view);
+            continue;
+        }
+        if (ip[8] <= 1) {
+            drop_with_error(w, m, Drop::ttl_expired, Punt::ttl_expired, s.off[i], q.view);
+            continue;
+        }
+        if (nh == fib::group_connected) {
+            s.hk4[h4] = s.k4[j];
+            s.hi4[h4++] = static_cast<std::uint16_t>(i);
+            continue;
+        }
+        if (nh == fib::group_blackhole || nh >= gen.groups.size()) {
+            count_drop(w, Drop::no_adjacency, m);
+            continue;
+        }
+        const fib::NhGroup& g = gen.groups[nh];
+        unsigned member = 0;
+        if (g.n > 1) {
+            const std::uint32_t h = (m->ol_flags & RTE_MBUF_F_RX_RSS_HASH)
+                                        ? m->hash.rss
+                                        : flow_hash_v4(ip, m->data_len - s.off[i]);
+            member = ecmp_pick(h, g.n);
+        }
+        s.adj[i] = g.adj[member];
+    }
+    for (unsigned j = 0; j < n6; ++j) {
+        const unsigned i = s.i6[j];
+        rte_mbuf* m = pkts[i];
+        const lpm::nh_t nh = s.nh6[j];
+        std::uint8_t* ip = rte_pktmbuf_mtod(m, std::uint8_t*) + s.off[i];
+        if (nh == lpm::no_route) {
+            drop_with_error(w, m, Drop::no_route, Punt::no_route, s.off[i], q.view);
+            continue;
+        }
+        if (nh == fib::group_local) {
+            punt(w, m, Punt::local, s.off[i], fib::no_adj, q.view);
+            continue;
+        }
+        if (ip[7] <= 1) {
+            drop_with_error(w, m, Drop::ttl_expired, Punt::ttl_expired, s.off[i], q.view);
+            continue;
+        }
+        if (nh == fib::group_connected) {
+            s.hk6[h6] = s.k6[j];
+            s.hi6[h6++] = static_cast<std::uint16_t>(i);
+            continue;
+        }
+        if (nh == fib::group_blackhole || nh >= gen.groups.size()) {
+            count_drop(w, Drop::no_adjacency, m);
+            continue;
+        }
+        const fib::NhGroup& g = gen.groups[nh];
+        unsigned member = 0;
+        if (g.n > 1) {
+            const std::uint32_t h = (m->ol_flags & RTE_MBUF_F_RX_RSS_HASH)
+                                        ? m->hash.rss
+                                        : flow_hash_v6(ip, m->data_len - s.off[i]);
+            member = ecmp_pick(h, g.n);
+        }
+        s.adj[i] = g.adj[member];
+    }
+    if (h4) {
+        gen.hosts4.lookup_bulk({s.hk4.data(), h4}, {s.hnh.data(), h4});
+        for (unsigned j = 0; j < h4; ++j) {
+            const unsigned i = s.hi4[j];
+            if (s.hnh[j] == lpm::no_route)
+                punt(w, pkts[i], Punt::needs_host, s.off[i], fib::no_adj, q.view);
+            else
+                s.adj[i] = s.hnh[j];
+        }
+    }
+    if (h6) {
+        gen.hosts6.lookup_bulk({s.hk6.data(), h6}, {s.hnh.data(), h6});
+        for (unsigned j = 0; j < h6; ++j) {
+            const unsigned i = s.hi6[j];
+            if (s.hnh[j] == lpm::no_route)
+                punt(w, pkts[i], Punt::needs_host, s.off[i], fib::no_adj, q.view);
+            else
+                s.adj[i] = s.hnh[j];
+        }
+    }
+
+    // Adjacency → rewrite → TX buffer, in arrival order.
+    const fib::AdjTable& adjt = rt.comp->adjacencies();
+    for (unsigned i = 0; i < n; ++i) {
+        const std::uint32_t a = s.adj[i];
+        if (a == fib::no_adj) continue;
+        rte_mbuf* m = pkts[i];
+        const std::uint64_t slot = adjt.load(a);
+        if (fib::adj_port(slot) == fib::adj_unresolved) {
+            punt(w, m, Punt::unresolved, s.off[i], a, q.view);
+            continue;
+        }
+        std::uint8_t* ip = rte_pktmbuf_mtod(m, std::uint8_t*) + s.off[i];
+        std::uint16_t et;
+        if ((ip[0] >> 4) == 4) {
+            ipv4_dec_ttl(ip);
+            et = ethertype_ipv4;
+        } else {
+            --ip[7];
+            et = ethertype_ipv6;
+        }
+        forward(w, m, s.off[i], et, slot);
+    }
+    stage(Stage::resolve);
+}
+
+template <bool Cycles>
+void loop(WorkerCtx& w) noexcept {
+    Runtime& rt = *w.rt;
+    fib::Publisher& pub = *rt.pub;
+    WorkerCounters& c = w.counters;
+    const fib::Generation* gen = fib::worker_online(pub, w.id);
+    std::array<rte_mbuf*, burst_size> pkts;
+    std::uint64_t t = 0;
+    for (;;) {
+        const bool stopping = rt.stop_workers.load(std::memory_order_relaxed);
+        gen = fib::worker_poll(pub, w.id, gen);
+        ++c.loops;
+        if constexpr (Cycles) t = rte_rdtsc();
+        bool busy = false;
+        // Packets the control thread built (ARP, ICMP) or released (resolved neighbours).
+        const unsigned ni = rte_ring_sc_dequeue_burst(
+            w.inject, reinterpret_cast<void**>(pkts.data()), burst_size, nullptr);
+        for (unsigned i = 0; i < ni; ++i) {
+            ++c.injected;
+            tx_add(w, pkts[i]->port, pkts[i]);
+        }
+        if (stopping) break;
+        for (const RxQueue& q : w.rxq) {
+            const std::uint16_t n = rte_eth_rx_burst(q.port, q.queue, pkts.data(), burst_size);
+            if constexpr (Cycles) {
+                const std::uint64_t now = rte_rdtsc();
+                c.stage_cycles[static_cast<std::size_t>(Stage::rx)] += now - t;
+                t = now;
+            }
+            if (n == 0) continue;
+            busy = true;
+            process_burst<Cycles>(w, *gen, q, pkts.data(), n, t);
+        }
+        for (std::uint16_t p : rt.port_ids) tx_flush(w, p);
+        if constexpr (Cycles) {
+            const std::uint64_t now = rte_rdtsc();
+            c.stage_cycles[static_cast<std::size_t>(Stage::tx)] += now - t;
+        }
+        c.busy_loops += busy;
+    }
+    for (std::uint16_t p : rt.port_ids) tx_flush(w, p);
+    fib::worker_offline(pub, w.id);
+}
+
+} // namespace
+
+int worker_main(void* arg) {
+    auto& w = *static_cast<WorkerCtx*>(arg);
+    if (w.rt->opt.stage_cycles)
+        loop<true>(w);
+    else
+        loop<false>(w);
+    return 0;
+}
+
+} // namespace rsfwd::dp

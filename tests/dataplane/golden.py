@@ -1,0 +1,338 @@
+#!/usr/bin/python3
+"""tests/dataplane/golden.py — golden-packet tests for `rsfwd run` on real DPDK net_pcap ports.
+
+For each scenario: write a config + one input pcap per port (scapy), run
+`rsfwd run --duration` with net_pcap ports (rx_pcap/tx_pcap, --no-huge, unique --file-prefix),
+then compare every port's output pcap with the expected packets (as a multiset: ICMP/ARP replies
+built by the control thread may interleave with forwarded packets), and check drop counters.
+ECMP packets may match one of several alternatives (one per member); the test also asserts
+that every member was used. Exit 77 (skip) without root. Usage: golden.py --rsfwd BIN --workdir DIR
+"""
+import argparse
+import collections
+import json
+import os
+import subprocess
+import sys
+
+if os.geteuid() != 0:
+    print("SKIP: DPDK net_pcap tests need root (EAL, /var/run/dpdk)")
+    sys.exit(77)
+
+from scapy.all import (ARP, ICMP, IP, UDP, TCP, Dot1Q, Ether, IPv6, ICMPv6ND_NS, ICMPv6ND_NA,  # noqa: E402
+                       ICMPv6NDOptSrcLLAddr, ICMPv6NDOptDstLLAddr, ICMPv6EchoRequest,
+                       ICMPv6EchoReply, Padding, Raw, rdpcap, wrpcap)
+
+MAC = {  # our port MACs
+    "nva": "02:00:00:00:01:02", "vms": "02:00:00:00:01:03", "spoke": "02:00:00:00:01:04",
+    "er": "02:00:00:00:01:05", "vpn": "02:00:00:00:01:06",
+}
+NVA1, NVA2 = "02:00:00:00:02:04", "02:00:00:00:02:05"
+VMH, VMS = "02:00:00:00:03:0a", "02:00:00:00:02:0a"
+EDGE, VPNDEV = "02:00:00:00:0e:02", "02:00:00:00:0f:06"
+VMH6, VPN6 = "02:00:00:00:06:10", "02:00:00:00:06:02"
+
+CONFIG = """
+route_server:
+  instance_ips: [10.1.0.4, 10.1.0.5]
+  branch_to_branch: {b2b}
+vnet:
+  address_space: [10.1.0.0/16]
+  peerings:
+    - {{name: spoke, address_space: [10.2.0.0/16], use_remote_gateway: true}}
+ports:
+  - {{name: nva, device: "net_pcap0,rx_pcap={d}/nva-in.pcap,tx_pcap={d}/nva-out.pcap", address: 10.1.2.1/24, mac: "{m[nva]}", view: vnet}}
+  - {{name: vms, device: "net_pcap1,rx_pcap={d}/vms-in.pcap,tx_pcap={d}/vms-out.pcap", address: 10.1.3.1/24, address6: "2001:db8:3::1/64", mac: "{m[vms]}", view: vnet}}
+  - {{name: spoke, device: "net_pcap2,rx_pcap={d}/spoke-in.pcap,tx_pcap={d}/spoke-out.pcap", address: 10.2.0.1/24, mac: "{m[spoke]}", view: vnet}}
+  - {{name: er, device: "net_pcap3,rx_pcap={d}/er-in.pcap,tx_pcap={d}/er-out.pcap", address: 192.0.2.1/30, mac: "{m[er]}", view: er/onprem}}
+  - {{name: vpn, device: "net_pcap4,rx_pcap={d}/vpn-in.pcap,tx_pcap={d}/vpn-out.pcap", address: 192.0.2.5/30, address6: "2001:db8:5::1/64", mac: "{m[vpn]}", view: vpn/branch}}
+neighbours:
+  - {{ip: 10.1.2.4, mac: "{nva1}", port: nva}}
+  - {{ip: 10.1.2.5, mac: "{nva2}", port: nva}}
+  - {{ip: 10.1.3.10, mac: "{vmh}", port: vms}}
+  - {{ip: 10.2.0.10, mac: "{vms_}", port: spoke}}
+  - {{ip: 192.0.2.2, mac: "{edge}", port: er}}
+  - {{ip: 192.0.2.6, mac: "{vpndev}", port: vpn}}
+expressroute_gateway:
+  instance_ips: [10.1.1.4, 10.1.1.5]
+  circuits:
+    - name: onprem
+      port: er
+      onprem_asn: 65100
+      edge_ip: 192.0.2.2
+      routes: [{{prefix: 172.16.0.0/16, as_path: "65100"}}]
+vpn_gateway:
+  asn: 65515
+  active_active: true
+  instance_ips: [10.1.1.6, 10.1.1.7]
+  sites:
+    - name: branch
+      port: vpn
+      asn: 65200
+      device_ip: 192.0.2.6
+      routes: [{{prefix: 172.20.0.0/16, as_path: "65200"}}]
+nvas:
+  - name: NVA1
+    asn: 65001
+    ip: 10.1.2.4
+    port: nva
+    routes:
+      - {{prefix: 192.168.10.0/24, as_path: "65001"}}
+      - {{prefix: 192.168.20.0/24, as_path: "65001"}}
+  - name: NVA2
+    asn: 65002
+    ip: 10.1.2.5
+    port: nva
+    routes:
+      - {{prefix: 192.168.20.0/24, as_path: "65002"}}
+"""
+
+
+class Case:
+    def __init__(self):
+        self.inputs = collections.defaultdict(list)     # port → [pkt]
+        self.expected = collections.defaultdict(list)   # port → [[alternative bytes...]]
+        self.drops = collections.Counter()
+        self.ecmp_groups = []                           # ports whose ECMP must use 2+ members
+        self.optional = collections.defaultdict(list)   # port → [bytes] that may appear (once)
+
+    def send(self, port, pkt):
+        self.inputs[port].append(pkt)
+
+    def expect(self, port, *alternatives):
+        self.expected[port].append([bytes(a) for a in alternatives])
+
+
+def fwd(pkt, out_port, dst_mac):
+    """Expected frame after forwarding: untagged, MACs rewritten, TTL/hop limit - 1."""
+    p = pkt.copy()
+    if Dot1Q in p:
+        inner = p[Dot1Q].payload.copy()
+        p = Ether(src=p.src, dst=p.dst) / inner
+    p.src, p.dst = MAC[out_port], dst_mac
+    if IP in p:
+        p[IP].ttl -= 1
+        del p[IP].chksum
+    else:
+        p[IPv6].hlim -= 1
+    return Ether(bytes(p))
+
+
+def icmp_error(orig, port, our_ip, typ, code=0):
+    orig = Ether(bytes(orig))
+    ip = orig[IP]
+    quote = bytes(ip)[: ip.ihl * 4 + 8]
+    e = Ether(src=MAC[port], dst=orig.src) / IP(src=our_ip, dst=ip.src, ttl=64, id=0, flags=0) / \
+        ICMP(type=typ, code=code) / Raw(quote)
+    raw = bytes(e)
+    return raw + b"\0" * max(0, 60 - len(raw))
+
+
+def udp(src_mac, dst_mac, src, dst, sport=1000, dport=2000, ttl=64, payload=b"rsfwd-golden"):
+    return Ether(src=src_mac, dst=dst_mac) / IP(src=src, dst=dst, ttl=ttl) / \
+        UDP(sport=sport, dport=dport) / Raw(payload)
+
+
+def scenario_b2b_off():
+    c = Case()
+    # vnet view: VM-H → NVA1 route (A2, H2), → ER (H4), → VPN site, → spoke VM (connected).
+    for dst, port, mac in [("192.168.10.5", "nva", NVA1), ("172.16.1.1", "er", EDGE),
+                           ("172.20.1.1", "vpn", VPNDEV), ("10.2.0.10", "spoke", VMS)]:
+        p = udp(VMH, MAC["vms"], "10.1.3.10", dst)
+        c.send("vms", p)
+        c.expect(port, fwd(p, port, mac))
+    # er/onprem view: on-prem → VNet and spoke (connected hosts).
+    p = udp(EDGE, MAC["er"], "172.16.1.1", "10.1.3.10")
+    c.send("er", p)
+    c.expect("vms", fwd(p, "vms", VMH))
+    # vpn/branch view: branch → spoke VM.
+    p = udp(VPNDEV, MAC["vpn"], "172.20.5.5", "10.2.0.10")
+    c.send("vpn", p)
+    c.expect("spoke", fwd(p, "spoke", VMS))
+    # A5 / B1: branch-to-branch off — on-prem (ER) cannot reach the VPN branch, nor the NVA
+    # route: no_route drops, answered with ICMP net unreachable (rate limited, few here).
+    for dst in ["172.20.1.1", "192.168.10.5"]:
+        p = udp(EDGE, MAC["er"], "172.16.1.1", dst)
+        c.send("er", p)
+        c.expect("er", icmp_error(p, "er", "192.0.2.1", 3, 0))
+        c.drops["no_route"] += 1
+    p = udp(VPNDEV, MAC["vpn"], "172.20.5.5", "172.16.1.1")
+    c.send("vpn", p)
+    c.expect("vpn", icmp_error(p, "vpn", "192.0.2.5", 3, 0))
+    c.drops["no_route"] += 1
+    # D7 ECMP: 192.168.20.0/24 from NVA1 and NVA2 with equal AS-path length.
+    for i in range(64):
+        p = udp(VMH, MAC["vms"], "10.1.3.10", "192.168.20.%d" % (i % 200 + 1), sport=1000 + i)
+        c.send("vms", p)
+        c.expect("nva", fwd(p, "nva", NVA1), fwd(p, "nva", NVA2))
+    c.ecmp_groups.append("nva")
+    # RFC 1812: TTL 1 → ICMP time exceeded; TTL 2 is forwarded with TTL 1.
+    p = udp(VMH, MAC["vms"], "10.1.3.10", "192.168.10.7", ttl=1)
+    c.send("vms", p)
+    c.expect("vms", icmp_error(p, "vms", "10.1.3.1", 11, 0))
+    c.drops["ttl_expired"] += 1
+    p = udp(VMH, MAC["vms"], "10.1.3.10", "192.168.10.7", ttl=2)
+    c.send("vms", p)
+    c.expect("nva", fwd(p, "nva", NVA1))
+    # Bad header checksum: dropped and counted.
+    p = udp(VMH, MAC["vms"], "10.1.3.10", "192.168.10.5")
+    p[IP].chksum = 0x1234
+    c.send("vms", Ether(bytes(p)))
+    c.drops["bad_checksum"] += 1
+    # Bad IHL (4): bad_header.
+    raw = bytearray(bytes(udp(VMH, MAC["vms"], "10.1.3.10", "192.168.10.5")))
+    raw[14] = 0x44
+    c.send("vms", Ether(bytes(raw)))
+    c.drops["bad_header"] += 1
+    # Unicast frame for someone else's MAC: not_for_us.
+    c.send("vms", udp(VMH, "02:99:99:99:99:99", "10.1.3.10", "192.168.10.5"))
+    c.drops["not_for_us"] += 1
+    # 802.1Q-tagged frame: parsed, forwarded untagged.
+    p = Ether(src=VMH, dst=MAC["vms"]) / Dot1Q(vlan=7) / IP(src="10.1.3.10", dst="192.168.10.9") / \
+        UDP(sport=5, dport=6) / Raw(b"tagged")
+    c.send("vms", p)
+    c.expect("nva", fwd(p, "nva", NVA1))
+    # ARP request for the port address → ARP reply.
+    p = Ether(src=VMH, dst="ff:ff:ff:ff:ff:ff") / ARP(op=1, hwsrc=VMH, psrc="10.1.3.10",
+                                                     pdst="10.1.3.1")
+    c.send("vms", p)
+    c.expect("vms", Ether(src=MAC["vms"], dst=VMH) / ARP(op=2, hwsrc=MAC["vms"], psrc="10.1.3.1",
+                                                         hwdst=VMH, pdst="10.1.3.10"))
+    # ICMP echo to the port address → echo reply (TTL 64).
+    p = Ether(src=VMH, dst=MAC["vms"]) / IP(src="10.1.3.10", dst="10.1.3.1", ttl=33, id=77) / \
+        ICMP(type=8, id=9, seq=3) / Raw(b"ping-payload")
+    c.send("vms", p)
+    r = Ether(src=MAC["vms"], dst=VMH) / IP(src="10.1.3.1", dst="10.1.3.10", ttl=64, id=77) / \
+        ICMP(type=0, id=9, seq=3) / Raw(b"ping-payload")
+    c.expect("vms", r)
+    # IPv6 (E10: connected IPv6 subnets only): VM-H6 → VPN-side host, hop limit - 1. The
+    # VPN-side host solicits our address (its NS creates its neighbour entry, RFC 4861 §7.2.3);
+    # if our packet comes first, rsfwd solicits it itself (optional NS below).
+    p = Ether(src=VPN6, dst="33:33:ff:00:00:01") / \
+        IPv6(src="2001:db8:5::2", dst="ff02::1:ff00:1", hlim=255) / \
+        ICMPv6ND_NS(tgt="2001:db8:5::1") / ICMPv6NDOptSrcLLAddr(lladdr=VPN6)
+    c.send("vpn", p)
+    c.expect("vpn", Ether(src=MAC["vpn"], dst=VPN6) /
+             IPv6(src="2001:db8:5::1", dst="2001:db8:5::2", hlim=255) /
+             ICMPv6ND_NA(R=0, S=1, O=1, tgt="2001:db8:5::1") /
+             ICMPv6NDOptDstLLAddr(lladdr=MAC["vpn"]))
+    c.optional["vpn"].append(bytes(
+        Ether(src=MAC["vpn"], dst="33:33:ff:00:00:02") /
+        IPv6(src="2001:db8:5::1", dst="ff02::1:ff00:2", hlim=255) /
+        ICMPv6ND_NS(tgt="2001:db8:5::2") / ICMPv6NDOptSrcLLAddr(lladdr=MAC["vpn"])))
+    p = Ether(src=VMH6, dst=MAC["vms"]) / IPv6(src="2001:db8:3::10", dst="2001:db8:5::2", hlim=9) / \
+        UDP(sport=7, dport=8) / Raw(b"six")
+    c.send("vms", p)
+    c.expect("vpn", fwd(p, "vpn", VPN6))
+    # IPv6 echo to our address → echo reply; ND solicitation for it → advertisement.
+    p = Ether(src=VMH6, dst=MAC["vms"]) / IPv6(src="2001:db8:3::10", dst="2001:db8:3::1", hlim=64) / \
+        ICMPv6EchoRequest(id=1, seq=2, data=b"v6ping")
+    c.send("vms", p)
+    c.expect("vms", Ether(src=MAC["vms"], dst=VMH6) /
+             IPv6(src="2001:db8:3::1", dst="2001:db8:3::10", hlim=64) /
+             ICMPv6EchoReply(id=1, seq=2, data=b"v6ping"))
+    p = Ether(src=VMH6, dst="33:33:ff:00:00:01") / \
+        IPv6(src="2001:db8:3::10", dst="ff02::1:ff00:1", hlim=255) / \
+        ICMPv6ND_NS(tgt="2001:db8:3::1") / ICMPv6NDOptSrcLLAddr(lladdr=VMH6)
+    c.send("vms", p)
+    c.expect("vms", Ether(src=MAC["vms"], dst=VMH6) /
+             IPv6(src="2001:db8:3::1", dst="2001:db8:3::10", hlim=255) /
+             ICMPv6ND_NA(R=0, S=1, O=1, tgt="2001:db8:3::1") /
+             ICMPv6NDOptDstLLAddr(lladdr=MAC["vms"]))
+    # Non-IP ethertype: not_ip.
+    c.send("vms", Ether(src=VMH, dst=MAC["vms"], type=0x88B5) / Raw(b"x" * 46))
+    c.drops["not_ip"] += 1
+    return c
+
+
+def scenario_b2b_on():
+    c = Case()
+    # A6: with branch-to-branch on, the ER circuit's view gets the VPN branch and NVA routes.
+    for dst, port, mac in [("172.20.1.1", "vpn", VPNDEV), ("192.168.10.5", "nva", NVA1)]:
+        p = udp(EDGE, MAC["er"], "172.16.1.1", dst)
+        c.send("er", p)
+        c.expect(port, fwd(p, port, mac))
+    p = udp(VPNDEV, MAC["vpn"], "172.20.5.5", "172.16.1.1")
+    c.send("vpn", p)
+    c.expect("er", fwd(p, "er", EDGE))
+    return c
+
+
+def run_case(name, case, b2b, rsfwd, workdir):
+    d = os.path.join(workdir, name)
+    os.makedirs(d, exist_ok=True)
+    ports = ["nva", "vms", "spoke", "er", "vpn"]
+    for p in ports:
+        for suffix in ("-in.pcap", "-out.pcap"):
+            path = os.path.join(d, p + suffix)
+            if os.path.exists(path):
+                os.unlink(path)
+        wrpcap(os.path.join(d, p + "-in.pcap"), case.inputs.get(p, []))
+    cfg = os.path.join(d, "config.yaml")
+    with open(cfg, "w") as f:
+        f.write(CONFIG.format(d=d, m=MAC, b2b="true" if b2b else "false", nva1=NVA1, nva2=NVA2,
+                              vmh=VMH, vms_=VMS, edge=EDGE, vpndev=VPNDEV, vmh6=VMH6, vpn6=VPN6))
+    stats = os.path.join(d, "stats.json")
+    cmd = [rsfwd, "run", "--config", cfg, "--duration", "1.0", "--stats-json", stats, "--",
+           "-l", "0-1", "--no-huge", "-m", "256", "--no-pci", "--file-prefix",
+           "rsfwd_golden_%s_%d" % (name, os.getpid()), "--log-level", "lib.eal:error"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=50)
+    if r.returncode != 0:
+        print(r.stdout[-3000:], r.stderr[-3000:])
+        return ["%s: rsfwd exited %d" % (name, r.returncode)]
+    errors = []
+    with open(stats) as f:
+        st = json.load(f)
+    for port in ports:
+        out = [bytes(p) for p in rdpcap(os.path.join(d, port + "-out.pcap"))]
+        exp = case.expected.get(port, [])
+        remaining = collections.Counter(out)
+        used_alt = set()
+        for alts in exp:
+            hit = next((i for i, a in enumerate(alts) if remaining[a] > 0), None)
+            if hit is None:
+                errors.append("%s: port %s: expected packet missing: %s" %
+                              (name, port, Ether(alts[0]).summary()))
+                continue
+            remaining[alts[hit]] -= 1
+            if len(alts) > 1:
+                used_alt.add(hit)
+        for opt in case.optional.get(port, []):
+            if remaining[opt] > 0:
+                remaining[opt] -= 1
+        for pkt, n in remaining.items():
+            for _ in range(n):
+                errors.append("%s: port %s: unexpected packet: %s %s" %
+                              (name, port, Ether(pkt).summary(), pkt.hex()))
+        if port in case.ecmp_groups and len(used_alt) < 2:
+            errors.append("%s: port %s: ECMP used only members %s" % (name, port, used_alt))
+    for reason, n in case.drops.items():
+        if st["drops"][reason] != n:
+            errors.append("%s: drops.%s = %d, expected %d" % (name, reason, st["drops"][reason], n))
+    for reason, n in st["drops"].items():
+        if n and reason not in case.drops:
+            errors.append("%s: unexpected drops.%s = %d" % (name, reason, n))
+    return errors
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rsfwd", required=True)
+    ap.add_argument("--workdir", required=True)
+    ap.add_argument("--only")
+    a = ap.parse_args()
+    os.makedirs(a.workdir, exist_ok=True)
+    errors = []
+    for name, fn, b2b in [("b2b_off", scenario_b2b_off, False), ("b2b_on", scenario_b2b_on, True)]:
+        if a.only and a.only != name:
+            continue
+        e = run_case(name, fn(), b2b, a.rsfwd, a.workdir)
+        print("%s: %s" % (name, "ok" if not e else "%d errors" % len(e)))
+        errors += e
+    for e in errors:
+        print("FAIL", e)
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
