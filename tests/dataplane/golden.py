@@ -273,7 +273,7 @@ def run_case(name, case, b2b, rsfwd, workdir):
         f.write(CONFIG.format(d=d, m=MAC, b2b="true" if b2b else "false", nva1=NVA1, nva2=NVA2,
                               vmh=VMH, vms_=VMS, edge=EDGE, vpndev=VPNDEV, vmh6=VMH6, vpn6=VPN6))
     stats = os.path.join(d, "stats.json")
-    cmd = [rsfwd, "run", "--config", cfg, "--duration", "1.0", "--stats-json", stats, "--",
+    cmd = [rsfwd, "run", "--config", cfg, "--socket", "", "--duration", "1.0", "--stats-json", stats, "--",
            "-l", "0-1", "--no-huge", "-m", "256", "--no-pci", "--file-prefix",
            "rsfwd_golden_%s_%d" % (name, os.getpid()), "--log-level", "lib.eal:error"]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=50)
