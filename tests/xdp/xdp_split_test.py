@@ -76,7 +76,7 @@ def part_a(lab, peer, port):
     c1 = split_stats(j)
     check(c1["pass_arp"] - c0["pass_arp"] >= 1, "ARP passed to the kernel")
     check(c1["pass_icmp"] - c0["pass_icmp"] >= 6, "ICMP + ICMPv6/ND passed")
-    check(c1["pass_bgp"] - c0["pass_bgp"] >= 6, f"BGP segments passed ({c1['pass_bgp']})")
+    check(c1["pass_bgp"] - c0["pass_bgp"] >= 4, f"BGP segments passed ({c1['pass_bgp']})")
     check(c1["redirect"] - c0["redirect"] >= 10, "UDP handed to xsks_map (redirect counted)")
     check(got == 10, "no AF_XDP socket bound: xsks_map falls back to the kernel")
     p.send_signal(signal.SIGTERM)
