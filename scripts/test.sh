@@ -80,15 +80,18 @@ if [ "${RSFWD_SKIP_ASAN:-0}" != 1 ]; then
     if configure "$asan" -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized \
         -Dbenchmarks=false -Dwerror=true; then
         # Build only what the unit and fuzz suites run: the data-plane binaries are covered above.
-        mapfile -t targets < <(meson introspect "$asan" --tests | /usr/bin/python3 -c '
+        mapfile -t targets < <(meson introspect "$asan" --tests --targets | /usr/bin/python3 -c '
 import json, os, sys
-tests = json.load(sys.stdin)
+info = json.load(sys.stdin)
 base = os.path.abspath(sys.argv[1])
-for t in tests:
+files = {t["id"]: t["filename"][0] for t in info["targets"] if t.get("filename")}
+for t in info["tests"]:
     if set(t.get("suite", [])) & {"rsfwd:unit", "rsfwd:fuzz", "unit", "fuzz"}:
-        exe = t["cmd"][0]
-        if exe.startswith(base + "/"):
-            print(os.path.relpath(exe, base))
+        # the test binary and every target it depends on (rsctl, rsfwd-plan, ...)
+        paths = [t["cmd"][0]] + [files[d] for d in t.get("depends", []) if d in files]
+        for p in paths:
+            if p.startswith(base + "/"):
+                print(os.path.relpath(p, base))
 ' "$asan" | sort -u)
         if [ ${#targets[@]} -eq 0 ] || ninja -C "$asan" -j"$jobs" "${targets[@]}"; then
             export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
