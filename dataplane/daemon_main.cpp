@@ -10,20 +10,26 @@
 #include "dataplane/config_map.hpp"
 #include "dataplane/engine.hpp"
 #include "dataplane/engine_sink.hpp"
+#include "dataplane/packet.hpp"
+#include "lpm/gen.hpp"
+#include "lpm/lpm.hpp"
 #if RSFWD_HAVE_XDP
 #include "dataplane/xdp_sink.hpp"
 #endif
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
+#include <rte_ethdev.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <memory>
 
 namespace rsfwd::dp {
 
@@ -40,6 +46,10 @@ extern "C" void on_hup_signal(int) {
 
 struct RunArgs {
     std::string config_path, stats_path, socket, metrics, backend = "dpdk", bench_routes;
+    std::string xdp_mode = "auto";
+    std::size_t random_dst = 0;
+    double churn_rate = 0;
+    std::string churn_next_hop;
     double duration = 0;
     std::uint16_t bgp_port = 179;
     bool no_bgp = false, no_icmp = false;
@@ -123,6 +133,116 @@ std::vector<ViewChange> read_bench_routes(const std::string& path) {
     return out;
 }
 
+// `--bench-random-dst N` (benchmarks only): an RX callback on queue 0 of every port overwrites
+// each IPv4 frame's destination with the next entry of an N-entry array of random addresses
+// covered by the FIB (the --bench-routes table, else the config's static IPv4 routes), with an
+// RFC 1624 incremental checksum fix-up — so a 1M-route table is exercised by a small pcap. Same
+// generator and seed as rsfwd-bench's random phase (lpm::traffic4_covered). Costs a few ns per
+// packet in the worker, counted in the forwarder's rate.
+std::vector<std::uint32_t> g_random_dst; // size: a power of two; written before the callback
+thread_local std::size_t t_random_i = 0;
+
+std::uint16_t random_dst_cb(std::uint16_t, std::uint16_t, rte_mbuf** pkts, std::uint16_t n,
+                            std::uint16_t, void*) {
+    const std::size_t mask = g_random_dst.size() - 1;
+    for (std::uint16_t i = 0; i < n; ++i) {
+        std::uint8_t* eth = rte_pktmbuf_mtod(pkts[i], std::uint8_t*);
+        if (rte_pktmbuf_data_len(pkts[i]) < 34 || load_be16(eth + 12) != 0x0800) continue;
+        std::uint8_t* ip = eth + 14;
+        const std::uint32_t nd = g_random_dst[t_random_i++ & mask];
+        std::uint32_t sum = static_cast<std::uint16_t>(~load_be16(ip + 10));
+        sum += static_cast<std::uint16_t>(~load_be16(ip + 16));
+        sum += static_cast<std::uint16_t>(~load_be16(ip + 18));
+        sum += nd >> 16;
+        sum += nd & 0xFFFF;
+        store_be16(ip + 10, csum_fold(sum));
+        store_be16(ip + 16, static_cast<std::uint16_t>(nd >> 16));
+        store_be16(ip + 18, static_cast<std::uint16_t>(nd));
+    }
+    return n;
+}
+
+std::vector<std::uint32_t> random_destinations(const std::vector<ViewChange>& bench,
+                                               const Config& cfg, std::size_t n) {
+    std::vector<lpm::Route4> routes;
+    auto add = [&](const Prefix& p) {
+        if (p.addr.is_v4()) routes.push_back({p.addr.v4_host(), p.len, 1});
+    };
+    for (const auto& c : bench)
+        if (c.route) add(c.prefix);
+    if (routes.empty()) {
+        for (const auto& nva : cfg.nvas)
+            for (const auto& r : nva.routes) add(r.prefix);
+        if (cfg.vpn_gateway)
+            for (const auto& s : cfg.vpn_gateway->sites)
+                for (const auto& p : s.prefixes) add(p);
+    }
+    if (routes.empty()) throw std::runtime_error("--bench-random-dst: no IPv4 routes to cover");
+    std::size_t size = 1;
+    while (size < n) size <<= 1;
+    const lpm::Table4 table = lpm::Table4::build(routes);
+    return lpm::traffic4_covered(table, routes, size, 3);
+}
+
+// `--bench-churn RATE` (benchmarks only): while forwarding, the control thread re-announces the
+// --bench-routes table round-robin at RATE changes/s, each time flipping the route's next hop
+// between its own and --bench-churn-next-hop (a second resolved neighbour on the same port), so
+// every change is a real FIB update while every destination keeps a valid route: any drop counted
+// meanwhile (no_route, arp_unresolved, no_adjacency) is caused by an update. Reported in the
+// stats JSON as "churn" (the harness's rsfwd-churn cells read it).
+class ChurnDriver {
+public:
+    ChurnDriver(std::vector<ViewChange> routes, const IpAddr& alt, double rate)
+        : routes_(std::move(routes)), alt_(alt), rate_(rate) {
+        flipped_.assign(routes_.size(), false);
+    }
+    // Applies the changes due by now (at most rate/50 per call: bursts stay small).
+    void poll(ForwardingSink& sink) {
+        const auto now = std::chrono::steady_clock::now();
+        if (!started_) {
+            start_ = now;
+            started_ = true;
+        }
+        const double secs = std::chrono::duration<double>(now - start_).count();
+        auto due = static_cast<std::uint64_t>(secs * rate_);
+        const auto cap = static_cast<std::uint64_t>(std::max(1.0, rate_ / 50));
+        if (due > applied_ + cap) due = applied_ + cap;
+        if (due <= applied_) return;
+        batch_.clear();
+        for (; applied_ < due; ++applied_) {
+            const std::size_t i = next_++ % routes_.size();
+            ViewChange c = routes_[i];
+            flipped_[i] = !flipped_[i];
+            if (flipped_[i] && c.route) c.route->next_hops = {alt_};
+            batch_.push_back(std::move(c));
+        }
+        sink.apply(batch_);
+        last_ = now;
+    }
+    [[nodiscard]] std::uint64_t applied() const noexcept { return applied_; }
+    [[nodiscard]] double achieved_rate() const noexcept {
+        const double s = std::chrono::duration<double>(last_ - start_).count();
+        return s > 0 ? static_cast<double>(applied_) / s : 0;
+    }
+    [[nodiscard]] double rate() const noexcept { return rate_; }
+
+private:
+    std::vector<ViewChange> routes_;
+    std::vector<bool> flipped_;
+    std::vector<ViewChange> batch_;
+    IpAddr alt_;
+    double rate_;
+    bool started_ = false;
+    std::chrono::steady_clock::time_point start_, last_;
+    std::uint64_t applied_ = 0, next_ = 0;
+};
+
+std::uint64_t update_drops(const Stats& s) {
+    return s.drops[static_cast<std::size_t>(Drop::no_route)] +
+           s.drops[static_cast<std::size_t>(Drop::arp_unresolved)] +
+           s.drops[static_cast<std::size_t>(Drop::no_adjacency)];
+}
+
 int run_dpdk(const RunArgs& a, const Config& cfg) {
     eal_init(a.eal);
     int rc = 0;
@@ -132,21 +252,70 @@ int run_dpdk(const RunArgs& a, const Config& cfg) {
         EngineSink sink(engine);
         ControlPlane cp(io, cfg, &sink, control_options(a));
         cp.start(); // static routes → compiler; API socket; BGP sessions
+        std::vector<ViewChange> bench;
         if (!a.bench_routes.empty()) {
-            const auto routes = read_bench_routes(a.bench_routes);
-            sink.apply(routes);
-            std::fprintf(stderr, "rsfwd: %zu bench routes installed in view vnet\n", routes.size());
+            bench = read_bench_routes(a.bench_routes);
+            sink.apply(bench);
+            std::fprintf(stderr, "rsfwd: %zu bench routes installed in view vnet\n", bench.size());
         }
+        if (a.random_dst > 0) g_random_dst = random_destinations(bench, cfg, a.random_dst);
+        std::unique_ptr<ChurnDriver> churn;
+        std::string churn_port; // the port the churned next hops are on
+        if (a.churn_rate > 0) {
+            const auto alt = IpAddr::parse(a.churn_next_hop);
+            if (bench.empty() || !alt) {
+                throw std::runtime_error("--bench-churn needs --bench-routes and "
+                                         "--bench-churn-next-hop ADDRESS");
+            }
+            for (const auto& p : cfg.ports)
+                if (p.subnet.contains(*alt) || (p.subnet6 && p.subnet6->contains(*alt)))
+                    churn_port = p.name;
+            churn = std::make_unique<ChurnDriver>(std::move(bench), *alt, a.churn_rate);
+        }
+        bench.clear();
+        bench.shrink_to_fit();
         engine.start();
+        if (!g_random_dst.empty()) {
+            for (std::size_t i = 0; i < engine.ports().size(); ++i) {
+                if (!rte_eth_add_rx_callback(engine.port_id(i), 0, random_dst_cb, nullptr)) {
+                    throw std::runtime_error("--bench-random-dst: cannot add an RX callback "
+                                             "(DPDK built without RTE_ETHDEV_RXTX_CALLBACKS?)");
+                }
+            }
+            std::fprintf(stderr, "rsfwd: bench: %zu random destinations stamped on RX\n",
+                         g_random_dst.size());
+        }
         std::fprintf(stderr, "rsfwd: forwarding on %zu ports with %u workers; API %s\n",
                      engine.ports().size(), engine.workers(),
                      a.socket.empty() ? "off" : a.socket.c_str());
-        control_loop(io, cp, a.duration, std::chrono::microseconds(200),
-                     [&engine] { engine.control_poll(); });
+        const Stats before = engine.stats();
+        control_loop(io, cp, a.duration, std::chrono::microseconds(200), [&] {
+            if (churn) churn->poll(sink);
+            engine.control_poll();
+        });
         stop_control(io, cp);
         engine.flush_publication();
         engine.stop();
         nlohmann::json j = engine.stats_json();
+        if (churn) {
+            const Stats after = engine.stats();
+            std::uint64_t misforwards = 0; // sent anywhere but the churned next hops' port
+            for (const auto& p : after.ports)
+                if (p.name != churn_port) misforwards += p.sw.tx_pkts;
+            for (const auto& p : before.ports)
+                if (p.name != churn_port) misforwards -= p.sw.tx_pkts;
+            j["churn"] = {{"applied", churn->applied()},
+                          {"requested_rate", churn->rate()},
+                          {"rate", std::round(churn->achieved_rate())},
+                          {"update_drops", update_drops(after) - update_drops(before)},
+                          {"misforwards", misforwards},
+                          {"latency_p50_ns", after.publish_p50_ns},
+                          {"latency_p99_ns", after.publish_p99_ns},
+                          {"latency_max_ns", after.publish_max_ns},
+                          {"publications", after.publications - before.publications},
+                          {"latency_note", "route event to generation published (workers "
+                                           "switch on their next burst), whole run"}};
+        }
         j["control"] =
             nlohmann::json::parse(cp.handle("stats", api::Json::object()).at("control").dump());
         rc = write_stats(j, a.stats_path);
@@ -156,25 +325,112 @@ int run_dpdk(const RunArgs& a, const Config& cfg) {
 }
 
 #if RSFWD_HAVE_XDP
+// The XDP backend's ports are kernel interfaces: the kernel answers ARP and ICMP and runs BGP on
+// them, and the backend resolves next hops from their subnets. So the config's port addresses
+// must be on the interfaces; rsfwd adds the missing ones and removes only those on exit (a
+// SIGKILLed run leaves them, and the next start finds them present).
+class KernelAddresses {
+public:
+    KernelAddresses() = default;
+    KernelAddresses(const KernelAddresses&) = delete;
+    KernelAddresses& operator=(const KernelAddresses&) = delete;
+    ~KernelAddresses() {
+        for (const auto& a : added_) {
+            try {
+                xdp::change_address(a.ifindex, a.addr, a.len, false);
+            } catch (const std::exception& e) {
+                spdlog::warn("xdp: {}", e.what());
+            }
+        }
+    }
+    void ensure(const xdp::InterfaceInfo& info, const IpAddr& addr, int len) {
+        for (std::size_t i = 0; i < info.addresses.size(); ++i) {
+            if (info.addresses[i] == addr) {
+                if (info.subnets[i].len != len) {
+                    spdlog::warn("xdp: {} has {}/{}, the config says /{}", info.name, addr.str(),
+                                 int(info.subnets[i].len), len);
+                }
+                return;
+            }
+        }
+        xdp::change_address(info.ifindex, addr, len, true);
+        added_.push_back({info.ifindex, addr, len});
+        spdlog::info("xdp: added {}/{} to {}", addr.str(), len, info.name);
+    }
+
+private:
+    struct Added {
+        int ifindex;
+        IpAddr addr;
+        int len;
+    };
+    std::vector<Added> added_;
+};
+
+// rsfwd's own addresses that are not port addresses (ARS, gateway and MSEE personas, BGP
+// local_ip): traffic to them goes to the kernel (XDP_PASS), never through the FIB.
+std::vector<IpAddr> persona_addresses(const Config& cfg) {
+    std::vector<IpAddr> out(cfg.route_server.instance_ips.begin(),
+                            cfg.route_server.instance_ips.end());
+    if (cfg.expressroute_gateway) {
+        for (const auto& ip : cfg.expressroute_gateway->instance_ips) out.push_back(ip);
+        for (const auto& c : cfg.expressroute_gateway->circuits)
+            if (c.bgp && c.bgp->local_ip) out.push_back(*c.bgp->local_ip);
+    }
+    if (cfg.vpn_gateway) {
+        for (const auto& ip : cfg.vpn_gateway->instance_ips) out.push_back(ip);
+        for (const auto& s : cfg.vpn_gateway->sites)
+            if (s.bgp && s.bgp->local_ip) out.push_back(*s.bgp->local_ip);
+    }
+    for (const auto& n : cfg.nvas)
+        if (n.bgp && n.bgp->local_ip) out.push_back(*n.bgp->local_ip);
+    return out;
+}
+
 int run_xdp(const RunArgs& a, const Config& cfg) {
+    const auto mode = xdp::parse_attach_mode(a.xdp_mode);
+    if (!mode) throw std::runtime_error("--xdp-mode: auto, native or generic");
     boost::asio::io_context io;
+    KernelAddresses addresses; // outlives the backend: removed after the programs are detached
     xdp::XdpBackend backend;
     for (const auto& p : cfg.ports) {
-        const auto st = backend.add_port(xdp_ifname(p.device), p.view);
+        const auto ifname = xdp_ifname(p.device);
+        const auto info = xdp::read_interface(ifname);
+        if (!info) {
+            throw std::runtime_error("port " + p.name + ": no interface " + ifname +
+                                     " in this network namespace");
+        }
+        addresses.ensure(*info, p.address, p.subnet.len);
+        if (p.address6 && p.subnet6) addresses.ensure(*info, *p.address6, p.subnet6->len);
+        if (p.mac && *p.mac != info->mac) {
+            spdlog::warn("xdp: port {}: the config's mac is ignored, {} keeps {}", p.name, ifname,
+                         xdp::mac_str(info->mac));
+        }
+        const auto st = backend.add_port(ifname, p.view, *mode);
         spdlog::info("xdp: {} ({}) attached in {} mode, view {}", p.name, st.ifname,
                      xdp::to_string(st.mode), p.view);
     }
-    for (const auto& n : cfg.neighbours) backend.set_static_neighbour(n.ip, n.mac);
+    for (const auto& ip : persona_addresses(cfg)) backend.add_local_address(ip);
+    for (const auto& n : cfg.neighbours) {
+        const auto* port = cfg.find_port(n.port);
+        backend.set_static_neighbour(n.ip, n.mac, port ? xdp_ifname(port->device) : std::string{});
+    }
+    backend.refresh_neighbours(); // the kernel's table before the first routes arrive
     XdpSink sink(backend);
     ControlPlane cp(io, cfg, &sink, control_options(a));
     cp.start();
+    if (!a.bench_routes.empty()) {
+        const auto routes = read_bench_routes(a.bench_routes);
+        sink.apply(routes);
+        std::fprintf(stderr, "rsfwd: %zu bench routes installed in view vnet\n", routes.size());
+    }
     std::fprintf(stderr, "rsfwd: XDP backend forwarding on %zu interfaces; API %s\n",
                  cfg.ports.size(), a.socket.empty() ? "off" : a.socket.c_str());
-    auto last_refresh = std::chrono::steady_clock::now() - std::chrono::seconds(1);
+    auto last_refresh = std::chrono::steady_clock::now();
     control_loop(io, cp, a.duration, std::chrono::milliseconds(50), [&] {
         const auto now = std::chrono::steady_clock::now();
-        if (now - last_refresh >= std::chrono::seconds(1)) {
-            backend.refresh_neighbours(); // kernel ARP table → next-hop MACs
+        if (now - last_refresh >= std::chrono::milliseconds(500)) {
+            backend.refresh_neighbours(); // kernel ARP/ND table → next-hop MACs
             last_refresh = now;
         }
     });
@@ -208,6 +464,10 @@ int daemon_main(int argc, char** argv) {
     app.add_option("--config,-c", a.config_path, "config file (YAML)")->required();
     app.add_option("--backend", a.backend, "dpdk (default) or xdp")
         ->check(CLI::IsMember({"dpdk", "xdp"}));
+    app.add_option("--xdp-mode", a.xdp_mode,
+                   "--backend xdp: auto (generic on veth), native or generic")
+        ->check(CLI::IsMember({"auto", "native", "generic"}))
+        ->capture_default_str();
     app.add_option("--duration", a.duration, "stop after SECS seconds (0 = until a signal)");
     app.add_option("--stats-json", a.stats_path, "write the final counters to FILE as JSON");
     app.add_option("--socket", a.socket, "JSON API socket for rsctl (\"\" = off)")
@@ -217,6 +477,13 @@ int daemon_main(int argc, char** argv) {
     app.add_flag("--no-bgp", a.no_bgp, "no BGP sessions: static routes only");
     app.add_option("--bench-routes", a.bench_routes,
                    "benchmarks: FILE of \"PREFIX NEXT_HOP\" lines put straight into view vnet");
+    app.add_option("--bench-random-dst", a.random_dst,
+                   "benchmarks: stamp random FIB-covered IPv4 destinations (N, rounded up to a "
+                   "power of two) into every received frame (DPDK backend)");
+    app.add_option("--bench-churn", a.churn_rate,
+                   "benchmarks: re-announce --bench-routes at RATE changes/s while forwarding");
+    app.add_option("--bench-churn-next-hop", a.churn_next_hop,
+                   "benchmarks: the alternate next hop --bench-churn flips routes to");
     app.add_option("--rx-map", a.opt.rx_map, "PORT:QUEUE@LCORE,... (default: automatic)");
     app.add_option("--coalesce-us", a.opt.coalesce_us, "FIB publication coalescing window (µs)")
         ->capture_default_str();
@@ -244,6 +511,10 @@ int daemon_main(int argc, char** argv) {
     std::signal(SIGHUP, on_hup_signal);
     try {
         if (a.backend == "xdp") {
+            if (a.random_dst > 0) {
+                std::fprintf(stderr, "rsfwd: --bench-random-dst needs the DPDK backend\n");
+                return 2;
+            }
 #if RSFWD_HAVE_XDP
             return run_xdp(a, cfg);
 #else

@@ -31,6 +31,7 @@ import report  # noqa: E402
 import rsfwd_bench_leg  # noqa: E402
 import routes  # noqa: E402
 import traffic  # noqa: E402
+import veth  # noqa: E402
 
 TOP = os.path.dirname(os.path.dirname(HERE))
 
@@ -94,9 +95,11 @@ OPTIONS
                         the rsfwd variants: rsfwd-cycles (--stage-cycles: TSC cycles per stage,
                         its rate is not the headline), rsfwd-random (--bench-random-dst: an RX
                         callback stamps destinations from a 1M random array over the whole
-                        table), rsfwd-churn (--bench-churn RATE: the control thread applies RATE
-                        route changes/s while forwarding; drops/misforwards/latency from
-                        --stats-json). A variant whose flag `rsfwd run --help` lacks is reported
+                        table), rsfwd-churn (--bench-churn RATE --bench-churn-next-hop A: the
+                        control thread re-announces the table at RATE changes/s, flipping next
+                        hops between two resolved neighbours, while forwarding; update-caused
+                        drops, misforwards, event->publish p50/p99 from --stats-json, in the
+                        notes and the churn_* fields). A variant whose flag `rsfwd run --help` lacks is reported
                         "not available". rsfwd-bench: the data plane's own benchmark binary
                         (build-bench/dataplane/rsfwd-bench, dataplane/bench_main.cpp): same
                         pcap -> null ports, its own 4096 64 B frames over a --bench-routes (1M)
@@ -132,6 +135,16 @@ OPTIONS
                         null: net_null0 -> net_null1, testpmd-io only: measures mbuf pointer
                         passing, not forwarding (flagged in the output; never gated); a looped
                         net_ring pair is the same kind of number (no packet data touched)
+                        veth: gen -veth- rt -veth- sink in network namespaces (issue 9): the
+                        XDP backend (rsfwd run --backend xdp, generic and native) against the
+                        DPDK backend on net_af_xdp and net_af_packet ports, and the kernel;
+                        generator xdp_livegen (BPF live frames, 64 B, one flow), sink = XDP
+                        counter. Needs root and the XDP build (rsfwd-xdp, xdp_livegen next to
+                        --rsfwd). Received Mpps, ratios to kernel and rsfwd-xdp; report only.
+                        Rows in results-veth.jsonl, table in summary-veth.md.
+  --veth-forwarders L   subset of kernel,rsfwd-xdp,rsfwd-xdp-native,rsfwd-afxdp,rsfwd-afpkt
+  --rsfwd-xdp PATH, --livegen PATH   default: <rsfwd's build>/dataplane/xdp/rsfwd-xdp and
+                        <rsfwd's build>/tests/xdp/xdp_livegen
   --mem auto|huge|no-huge   EAL memory (default auto: hugepages with --in-memory when N MB are
                         free at that start, else --no-huge); --mem-mb N (default 256; the
                         memif/virtio generator gets half)
@@ -179,13 +192,14 @@ WARNINGS  numbers from a shared VM are noisy: quote ratios from one run, not abs
 FORWARDERS = ["testpmd-io", "l3fwd-lpm", "l3fwd-fib", "rsfwd", "rsfwd-cycles", "rsfwd-random",
               "rsfwd-churn", "rsfwd-bench"]
 # rsfwd variants: the `rsfwd run` flag each needs (looked up in `rsfwd run --help`) and its args.
-# --stage-cycles exists; --bench-random-dst and --bench-churn are the interface this harness
-# asks of the data plane (docs/benchmarks.md, "What the harness needs from rsfwd").
+# All exist in `rsfwd run` (dataplane/daemon_main.cpp; docs/benchmarks.md, "What the harness
+# needs from rsfwd"); churn flips routes to a second static neighbour (rsfwd_leg.ALT_NH).
 RSFWD_VARIANTS = {
     "rsfwd": (None, []),
     "rsfwd-cycles": ("--stage-cycles", ["--stage-cycles"]),
     "rsfwd-random": ("--bench-random-dst", ["--bench-random-dst", "1048576"]),
-    "rsfwd-churn": ("--bench-churn", ["--bench-churn", "{churn}"]),
+    "rsfwd-churn": ("--bench-churn", ["--bench-churn", "{churn}", "--bench-churn-next-hop",
+                                      "{alt_nh}"]),
 }
 L3FWD_LIMIT = {"l3fwd-lpm": 1000, "l3fwd-fib": 65536}
 SRC_MAC = "02:00:00:00:00:01"
@@ -449,11 +463,13 @@ def command(a, cell, data, prefix, mem_args, workdir, stats_json=None, gen_prefi
     if cell.fwd in RSFWD_VARIANTS:
         import rsfwd_leg
 
-        bulk = a.rsfwd_bulk and (cell.fib > 1000 or cell.family == 6)
+        # churn flips --bench-routes routes: always bulk
+        bulk = a.rsfwd_bulk and (cell.fib > 1000 or cell.family == 6 or cell.fwd == "rsfwd-churn")
         conf = rsfwd_leg.write_config(workdir, cell, data, pcap,
                                       source_device(cell, pcap, gen_prefix), bulk)
         stats_json = stats_json or os.path.join(workdir, "rsfwd.stats.json")
-        extra = [x.format(churn=cell.churn) for x in RSFWD_VARIANTS[cell.fwd][1]]
+        extra = [x.format(churn=cell.churn, alt_nh=rsfwd_leg.ALT_NH[cell.family])
+                 for x in RSFWD_VARIANTS[cell.fwd][1]]
         if bulk:
             extra += ["--bench-routes", rsfwd_leg.route_file(data, cell)]
         argv = ts + rsfwd_leg.argv(a.rsfwd, conf, stats_json, eal_common, extra)
@@ -631,6 +647,19 @@ def summarize(cells):
             if row["cv"] and row["cv"] > 0.10:
                 row["warnings"].append("noisy: CV %.0f %%" % (100 * row["cv"]))
         row.update(c.extra)
+        cs = row.get("churn_stats")
+        if cs:  # rsfwd --bench-churn reports, one per run: totals and medians over runs
+            row["churn_update_drops"] = sum(x.get("update_drops", 0) for x in cs)
+            row["churn_misforwards"] = sum(x.get("misforwards", 0) for x in cs)
+            row["churn_rate_achieved"] = statistics.median(x.get("rate", 0) for x in cs)
+            row["churn_latency_p50_ns"] = statistics.median(x.get("latency_p50_ns", 0) for x in cs)
+            row["churn_latency_p99_ns"] = max(x.get("latency_p99_ns", 0) for x in cs)
+            row["warnings"].append(
+                "churn: %.0f changes/s achieved, update-caused drops %d, misforwards %d, "
+                "event→publish p50 %.1f µs p99 %.1f µs" % (
+                    row["churn_rate_achieved"], row["churn_update_drops"],
+                    row["churn_misforwards"], row["churn_latency_p50_ns"] / 1e3,
+                    row["churn_latency_p99_ns"] / 1e3))
         if row.get("stage_cycles") and row.get("worker_cpu_share"):
             # TSC cycles also tick while the worker is descheduled: scale by its CPU share for
             # an estimate of the cycles it actually spent per packet in each stage.
@@ -751,6 +780,9 @@ def main(argv=None):
     p.add_argument("--frames", type=int, default=4096)
     p.add_argument("--layout", choices=["interleaved", "blocked"], default="interleaved")
     p.add_argument("--setup", default="pcap")
+    p.add_argument("--veth-forwarders", default=",".join(veth.FORWARDERS))
+    p.add_argument("--rsfwd-xdp")
+    p.add_argument("--livegen")
     p.add_argument("--mem", choices=["auto", "huge", "no-huge"], default="auto")
     p.add_argument("--mem-mb", type=int, default=256)
     p.add_argument("--out")
@@ -792,8 +824,16 @@ def main(argv=None):
     a.bench_routes = parse_size(a.bench_routes)
     a.fib_sizes6 = [parse_size(x) for x in a.fib_sizes6.split(",")]
     a.setups = [x.strip() for x in a.setup.split(",") if x.strip()]
-    if not a.setups or any(x not in ("pcap", "null", "memif", "virtio") for x in a.setups):
-        print("bench: --setup takes a comma list of pcap, memif, virtio, null", file=sys.stderr)
+    if not a.setups or any(x not in ("pcap", "null", "memif", "virtio", "veth")
+                           for x in a.setups):
+        print("bench: --setup takes a comma list of pcap, memif, virtio, null, veth",
+              file=sys.stderr)
+        return 2
+    bad = [f for f in a.veth_forwarders.split(",") if f.strip() and f.strip() not in
+           veth.FORWARDERS]
+    if bad:
+        print("bench: unknown --veth-forwarders %s (known: %s)" % (bad, veth.FORWARDERS),
+              file=sys.stderr)
         return 2
     a.families = [int(x) for x in a.families.split(",")]
     a.frame_sizes = [int(x) for x in a.frame_sizes.split(",")]
@@ -804,9 +844,32 @@ def main(argv=None):
 
     if a.rerender:
         return rerender(a)
-    cells = plan_cells(a)
     stamp = datetime.datetime.utcnow().strftime("%Y%m%d-%H%M%S")
     out = a.out or os.path.join(TOP, "bench", "results", stamp)
+    if "veth" in a.setups:
+        # Setup veth (bench/harness/veth.py) has its own topology, generator and forwarders;
+        # it runs first and its rows join results.jsonl and the summary.
+        a.setups.remove("veth")
+        if a.plan:
+            print("veth: forwarders %s, %d rounds x %.0f s (see bench/harness/veth.py)" % (
+                a.veth_forwarders, a.reps, a.window))
+        else:
+            os.makedirs(os.path.join(out, "logs"), exist_ok=True)
+            veth_rows, veth_md = veth.run(a, out)
+            with open(os.path.join(out, "results-veth.jsonl"), "w") as f:
+                for r in veth_rows:
+                    f.write(json.dumps(dict(r, window_s=a.window, machine=platform.node(),
+                                            run=stamp)) + "\n")
+            with open(os.path.join(out, "summary-veth.md"), "w") as f:
+                f.write(veth_md)
+            print("\n" + veth_md)
+            for r in veth_rows:
+                print("bench:result " + json.dumps(r))
+        if not a.setups:
+            if not a.plan:
+                print("bench: veth results in %s (results-veth.jsonl, summary-veth.md)" % out)
+            return 0
+    cells = plan_cells(a)
     mem_kind, mem_args = dpdk.eal_memory_args(a.mem, a.mem_mb)
 
     if "l3fwd-lpm" in a.forwarders or "l3fwd-fib" in a.forwarders:

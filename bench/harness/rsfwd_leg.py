@@ -20,6 +20,9 @@ import routes
 
 NVA_MAC = "02:00:00:00:02:04"
 PCAP_PORT_MAC = "02:70:63:61:70:00"
+# rsfwd-churn's alternate next hop: a second static neighbour on `out` with the NVA's MAC, so
+# both next hops of a flipped route are resolved and any loss is update-caused.
+ALT_NH = {4: "10.1.2.5", 6: "fd00:2::5"}
 
 
 def write_config(workdir, cell, data, pcap, device, bulk=False):
@@ -32,9 +35,13 @@ def write_config(workdir, cell, data, pcap, device, bulk=False):
     table = data.table(fam, cell.fib)
     # cached by table and device (a 1M-route file takes a while to write)
     tag = hashlib.md5(device.encode()).hexdigest()[:8]
-    if bulk:
-        table = table[:1] if fam == 4 else routes.table(4, 1, data.seed)
-    path = os.path.join(data.dir, "rsfwd_v%d_%d_%s.yaml" % (fam, len(table), tag))
+    table_fam = fam
+    if bulk:  # one placeholder IPv4 route in the YAML (the config's static routes are IPv4)
+        table, table_fam = (table[:1], fam) if fam == 4 else (routes.table(4, 1, data.seed), 4)
+    # "n6": IPv6 configs carry port address6 and an ND entry for the NVA's IPv6 next hop
+    # "c": the churn neighbour; "n6": IPv6 port addresses and ND entries
+    path = os.path.join(data.dir, "rsfwd_v%d_%d_%sc%s.yaml" % (fam, len(table), tag,
+                                                                "n6" if fam == 6 else ""))
     if os.path.exists(path):
         return path
     lines = [
@@ -52,13 +59,18 @@ def write_config(workdir, cell, data, pcap, device, bulk=False):
         "    device: %s" % device,
         '    mac: "%s"' % PCAP_PORT_MAC,  # the frames' destination MAC, whatever the device
         "    address: 10.1.3.1/24",
+    ] + (["    address6: fd00:1::1/64"] if fam == 6 else []) + [
         "    view: vnet",
         "  - name: out",
         "    device: net_null0,no-rx=1",
         "    address: 10.1.2.1/24",
+    ] + (["    address6: fd00:2::1/64"] if fam == 6 else []) + [
         "    view: vnet",
         "neighbours:",
         '  - {ip: 10.1.2.4, mac: "%s", port: out}' % NVA_MAC,
+        '  - {ip: %s, mac: "%s", port: out}' % (ALT_NH[4], NVA_MAC),
+    ] + (['  - {ip: "fd00:2::4", mac: "%s", port: out}' % NVA_MAC,
+          '  - {ip: "%s", mac: "%s", port: out}' % (ALT_NH[6], NVA_MAC)] if fam == 6 else []) + [
         "nvas:",
         "  - name: NVA1",
         "    asn: 65001",
@@ -71,7 +83,7 @@ def write_config(workdir, cell, data, pcap, device, bulk=False):
         f.write("\n".join(lines) + "\n")
         for a, length in table:
             f.write('      - {prefix: "%s/%d", as_path: "65001"%s}\n' % (
-                routes.fmt_addr(fam, a), length, nh))
+                routes.fmt_addr(table_fam, a), length, nh))
     os.rename(path + ".tmp", path)
     return path
 

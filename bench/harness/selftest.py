@@ -11,6 +11,7 @@ Registered as a meson unit test (bench/harness/meson.build). Asserts:
 
 import collections
 import importlib.util
+import statistics
 import os
 import struct
 import sys
@@ -104,6 +105,44 @@ def check_planning():
     assert rows["pcap/testpmd-io/v4/-/uniform/64B"]["fib_size"] == 0
 
 
+def check_churn_and_veth():
+    import veth
+    # churn reports from rsfwd --stats-json: totals and medians land in the row and its notes
+    c = bench.Cell("pcap", "rsfwd-churn", 4, 1000000, "uniform", 64, 100000)
+    c.samples, c.fractions, c.shares = [9, 10, 11], [1.0] * 3, [0.9] * 3
+    c.extra["churn_stats"] = [{"rate": 99000 + i, "update_drops": i, "misforwards": 0,
+                               "latency_p50_ns": 1000 * (i + 1), "latency_p99_ns": 5000 * (i + 1)}
+                              for i in range(3)]
+    row = bench.summarize([c])[0]
+    assert row["churn_update_drops"] == 3 and row["churn_misforwards"] == 0, row
+    assert row["churn_rate_achieved"] == 99001 and row["churn_latency_p99_ns"] == 15000, row
+    assert any(w.startswith("churn: 99001 changes/s") for w in row["warnings"]), row
+    # veth: per-round ratios, then the median
+    rows = [{"forwarder": f, "mpps": statistics.median(x), "mpps_runs": x}
+            for f, x in (("kernel", [1.0, 2.0, 1.0]), ("rsfwd-xdp", [0.5, 1.0, 1.0]),
+                         ("rsfwd-afxdp", [0.1, 0.2]))]
+    veth.add_ratios(rows)
+    assert rows[1]["ratio_to_kernel"] == 0.5, rows[1]
+    assert rows[2]["ratio_to_kernel"] == round(0.15 / 1.0, 3), rows[2]  # missed a round
+    assert "| rsfwd-xdp | 1.0000 |" in veth.table([dict(r, status="ok") for r in rows])
+
+
+def check_rsfwd_configs():
+    import rsfwd_leg
+    with tempfile.TemporaryDirectory() as d:
+        data = bench.Data(d, 64)
+        for fam in (4, 6):
+            cell = bench.Cell("pcap", "rsfwd-churn", fam, 16, "uniform", 64, 10000)
+            text = open(rsfwd_leg.write_config(d, cell, data, None, "net_pcap0", True)).read()
+            assert rsfwd_leg.ALT_NH[4] in text  # the churn neighbour
+            assert ("address6: fd00:2::1/64" in text) == (fam == 6), text
+            if fam == 6:
+                assert rsfwd_leg.ALT_NH[6] in text and '"fd00:2::4"' in text
+            # the bulk placeholder route is an IPv4 prefix whatever the family
+            route = [l for l in text.splitlines() if "prefix:" in l][0]
+            assert ":" not in route.split('"')[1], route
+
+
 def main():
     check_tables()
     for fam in (4, 6):
@@ -111,6 +150,8 @@ def main():
             for frame in (64, 512):
                 check_pcap(fam, dist, frame)
     check_planning()
+    check_churn_and_veth()
+    check_rsfwd_configs()
     print("bench harness selftest: ok")
     return 0
 

@@ -165,11 +165,13 @@ static __always_inline int resolve(const struct rsfwd_route* rt, __u32 flow_hash
         struct rsfwd_neigh_key nk = {.ifindex = rt->id, .family = family};
         __builtin_memcpy(nk.addr, dst, family == 4 ? 4 : 16);
         struct rsfwd_neigh* n = bpf_map_lookup_elem(&neighbours, &nk);
-        __u32 ifx = rt->id;
+        if (!n) return verdict(RSFWD_C_UNRESOLVED, XDP_PASS);
+        /* id 0: the route spans several ports (D11); the neighbour entry names the port. */
+        __u32 ifx = rt->id ? rt->id : n->ifindex;
         struct rsfwd_port* port = bpf_map_lookup_elem(&ports, &ifx);
-        if (!n || !port || !(port->flags & RSFWD_PORT_ENABLED))
+        if (!port || !(port->flags & RSFWD_PORT_ENABLED))
             return verdict(RSFWD_C_UNRESOLVED, XDP_PASS);
-        out->ifindex = rt->id;
+        out->ifindex = ifx;
         out->flags = RSFWD_NH_RESOLVED;
         __builtin_memcpy(out->dmac, n->mac, 6);
         __builtin_memcpy(out->smac, port->mac, 6);

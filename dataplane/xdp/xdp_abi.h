@@ -37,7 +37,7 @@ struct rsfwd_lpm6_key {
 enum rsfwd_route_kind {
     RSFWD_ROUTE_NEXTHOP = 1,   /* id = index in `nexthops` */
     RSFWD_ROUTE_GROUP = 2,     /* id = index in `ecmp_groups` */
-    RSFWD_ROUTE_CONNECTED = 3, /* id = egress ifindex; MAC from `neighbours` (dst, ifindex) */
+    RSFWD_ROUTE_CONNECTED = 3, /* id = egress ifindex or 0 (any port); MAC from `neighbours` */
     RSFWD_ROUTE_BLACKHOLE = 4, /* drop, counted as no_route */
 };
 struct rsfwd_route {
@@ -66,7 +66,10 @@ struct rsfwd_port {
     __u8 pad[2];
 };
 
-/* Neighbours for connected routes, keyed by (egress ifindex, address). v4 uses addr[0..3]. */
+/* Neighbours for connected routes, keyed by (egress ifindex, address). v4 uses addr[0..3].
+ * Each neighbour of a port is also under ifindex 0 (the "any port" key) with its port in
+ * `ifindex`: a connected route wider than any one port subnet (the VNet address space spanning
+ * several ports, D11) has id 0 and finds the destination's port that way. */
 struct rsfwd_neigh_key {
     __u32 ifindex;
     __u32 family; /* 4 or 6 */
@@ -75,6 +78,7 @@ struct rsfwd_neigh_key {
 struct rsfwd_neigh {
     __u8 mac[6];
     __u8 pad[2];
+    __u32 ifindex; /* the port the neighbour is on */
 };
 
 /* Addresses that belong to us (punted to the kernel). v4 uses addr[0..3]. */

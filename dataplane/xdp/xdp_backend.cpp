@@ -501,28 +501,38 @@ void XdpBackend::add_local_address(const IpAddr& addr) {
 }
 
 void XdpBackend::sync_connected_neighbours(const std::vector<Neighbour>& neigh) {
-    std::map<std::pair<int, IpAddr>, Mac> want;
+    // Value = (MAC, the port it is on); key ifindex 0 = the "any port" entry (xdp_abi.h).
+    std::map<std::pair<int, IpAddr>, std::pair<Mac, int>> want;
     for (const auto& n : neigh)
-        if (port_by_ifindex(n.ifindex)) want[{n.ifindex, n.addr}] = n.mac;
+        if (port_by_ifindex(n.ifindex)) want[{n.ifindex, n.addr}] = {n.mac, n.ifindex};
     for (const auto& [addr, s] : static_neigh_) {
         int ifindex = port_for(addr);
         if (!s.ifname.empty())
             for (const auto& p : ports_)
                 if (p.status.ifname == s.ifname) ifindex = p.status.ifindex;
-        if (ifindex != 0) want[{ifindex, addr}] = s.mac;
+        if (ifindex != 0) want[{ifindex, addr}] = {s.mac, ifindex};
     }
-    for (const auto& [k, mac] : installed_neigh_)
+    // "Any port" entries, for connected routes that span several ports: the neighbour's own
+    // port, preferring the port whose subnet holds the address when it is known on several.
+    std::map<std::pair<int, IpAddr>, std::pair<Mac, int>> any;
+    for (const auto& [k, v] : want) {
+        auto it = any.find({0, k.second});
+        if (it == any.end() || port_for(k.second) == k.first) any[{0, k.second}] = v;
+    }
+    want.insert(any.begin(), any.end());
+    for (const auto& [k, v] : installed_neigh_)
         if (!want.count(k)) {
             auto key = neigh_key(k.first, k.second);
             (void)bpf_map_delete_elem(fd_neigh_, &key);
         }
-    for (const auto& [k, mac] : want) {
+    for (const auto& [k, v] : want) {
         auto old = installed_neigh_.find(k);
-        if (old != installed_neigh_.end() && old->second == mac) continue;
+        if (old != installed_neigh_.end() && old->second == v) continue;
         auto key = neigh_key(k.first, k.second);
-        rsfwd_neigh v{};
-        std::memcpy(v.mac, mac.data(), 6);
-        update(fd_neigh_, &key, &v, "neighbours");
+        rsfwd_neigh val{};
+        std::memcpy(val.mac, v.first.data(), 6);
+        val.ifindex = static_cast<__u32>(v.second);
+        update(fd_neigh_, &key, &val, "neighbours");
     }
     installed_neigh_ = std::move(want);
 }

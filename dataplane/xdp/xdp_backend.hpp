@@ -186,7 +186,8 @@ private:
     };
     std::map<IpAddr, StaticNeigh> static_neigh_;
     std::vector<Neighbour> last_neigh_;
-    std::map<std::pair<int, IpAddr>, Mac> installed_neigh_; // connected-route neighbours in map
+    // Connected-route neighbours in the map: (ifindex or 0 = any port, addr) → (MAC, port).
+    std::map<std::pair<int, IpAddr>, std::pair<Mac, int>> installed_neigh_;
 };
 
 } // namespace rsfwd::xdp

@@ -92,6 +92,36 @@ public:
         }
     }
 
+    // Sends one request (header + payload, attributes included) with NLM_F_ACK and returns the
+    // kernel's answer: 0 or a negative errno.
+    int request(std::uint16_t type, std::uint16_t flags, const void* payload, std::size_t len) {
+        struct {
+            nlmsghdr nh;
+            char payload[128];
+        } req{};
+        if (len > sizeof req.payload) return -EINVAL;
+        req.nh.nlmsg_len = NLMSG_LENGTH(len);
+        req.nh.nlmsg_type = type;
+        req.nh.nlmsg_flags = static_cast<std::uint16_t>(NLM_F_REQUEST | NLM_F_ACK | flags);
+        req.nh.nlmsg_seq = ++seq_;
+        std::memcpy(req.payload, payload, len);
+        if (::send(fd_, &req, req.nh.nlmsg_len, 0) < 0) return -errno;
+        std::vector<char> buf(1 << 14);
+        for (;;) {
+            ssize_t n = ::recv(fd_, buf.data(), buf.size(), 0);
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                return -errno;
+            }
+            int left = static_cast<int>(n);
+            for (auto* nh = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(nh, left);
+                 nh = NLMSG_NEXT(nh, left)) {
+                if (nh->nlmsg_seq != seq_ || nh->nlmsg_type != NLMSG_ERROR) continue;
+                return static_cast<const nlmsgerr*>(NLMSG_DATA(nh))->error;
+            }
+        }
+    }
+
 private:
     int fd_;
     std::uint32_t seq_ = 0;
@@ -200,6 +230,38 @@ std::string driver_name(const std::string& ifname) noexcept {
     ::close(fd);
     if (rc != 0) return {};
     return std::string(info.driver, strnlen(info.driver, sizeof info.driver));
+}
+
+void change_address(int ifindex, const IpAddr& addr, int prefix_len, bool add) {
+    // ifaddrmsg + IFA_LOCAL + IFA_ADDRESS (IPv4 wants both, equal on a broadcast link).
+    struct {
+        ifaddrmsg ifa;
+        char attrs[2 * RTA_SPACE(16)];
+    } msg{};
+    const int fam = addr.is_v4() ? AF_INET : AF_INET6;
+    const std::size_t alen = addr.is_v4() ? 4 : 16;
+    msg.ifa.ifa_family = static_cast<std::uint8_t>(fam);
+    msg.ifa.ifa_prefixlen = static_cast<std::uint8_t>(prefix_len);
+    msg.ifa.ifa_flags = addr.is_v6() ? IFA_F_NODAD : 0; // usable at once (BGP source address)
+    msg.ifa.ifa_scope = RT_SCOPE_UNIVERSE;
+    msg.ifa.ifa_index = static_cast<unsigned>(ifindex);
+    std::size_t off = 0;
+    for (std::uint16_t type :
+         {static_cast<std::uint16_t>(IFA_LOCAL), static_cast<std::uint16_t>(IFA_ADDRESS)}) {
+        auto* rta = reinterpret_cast<rtattr*>(msg.attrs + off);
+        rta->rta_type = type;
+        rta->rta_len = static_cast<unsigned short>(RTA_LENGTH(alen));
+        std::memcpy(RTA_DATA(rta), addr.bytes.data(), alen);
+        off += RTA_SPACE(alen);
+    }
+    NetlinkSocket nl;
+    const int rc = add ? nl.request(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, &msg,
+                                    NLMSG_ALIGN(sizeof msg.ifa) + off)
+                       : nl.request(RTM_DELADDR, 0, &msg, NLMSG_ALIGN(sizeof msg.ifa) + off);
+    if (rc != 0 && !(add && rc == -EEXIST))
+        throw std::system_error(-rc, std::generic_category(),
+                                std::string(add ? "add" : "delete") + " address " + addr.str() +
+                                    "/" + std::to_string(prefix_len));
 }
 
 void kick_resolution(int ifindex, const IpAddr& addr) noexcept {

@@ -42,6 +42,11 @@ struct Neighbour {
 // NOARP with a link-layer address), both families.
 std::vector<Neighbour> read_neighbours();
 
+// Adds (add = true; already present is fine) or deletes an address on an interface: the
+// `ip addr add|del ADDR/LEN dev IF` of `rsfwd run --backend xdp`, whose ports are kernel
+// interfaces that need the config's addresses (next-hop resolution, ARP, BGP). IPv6: no DAD.
+void change_address(int ifindex, const IpAddr& addr, int prefix_len, bool add);
+
 // The interface's driver name (ethtool -i), e.g. "veth"; empty when unknown.
 std::string driver_name(const std::string& ifname) noexcept;
 
