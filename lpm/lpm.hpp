@@ -4,10 +4,13 @@
 // match. Build from a route list, update incrementally (insert/remove/apply), look up one key or
 // a span of keys (bulk: independent lookups interleaved with prefetching), account memory.
 // Design: a Poptrie (direct-pointed root + 6-bit nodes with popcount bitmaps and leaf
-// compression); see lpm/README.md for the design, the numbers and the reasoning.
+// compression) whose root-level leaf-only nodes are single-cache-line compact blocks; see
+// lpm/README.md for the design, the numbers and the reasoning.
 //
-// Ownership: value types; a table owns all its memory (std::vectors; big arrays are 2 MiB
-// aligned and madvise(MADV_HUGEPAGE)d). Copies are deep.
+// Ownership: value types; a table owns all its memory (std::vectors; arrays of 512 KiB and more
+// are mmapped 2 MiB-aligned and madvise(MADV_HUGEPAGE)d). Copies are deep. An empty or small
+// table (<= 2048 routes) uses an 8-bit root and costs a few KiB; past 2048 routes it switches
+// to an 18-bit root (~4 MiB fixed), and back below 512 routes (one rebuild each way).
 //
 // Thread contract: const methods (lookup, lookup_bulk*, size, bytes, routes) may run
 // concurrently on one object from any number of threads as long as no non-const method runs on
@@ -23,8 +26,9 @@
 //   5. A.apply(the same batch) brings A to version N+1 and it becomes the spare; swap roles.
 //   apply() is incremental (cost proportional to the routes changed and the trie nodes below
 //   them), so step 5 costs the same as step 2; copying is only needed once, at start-up.
-// Cost: lookup is one root load plus one 24-byte node load per 6 bits past the root (IPv4: root
-// 18 bits, so /24s resolve in one node) plus one leaf load; see README for cycles per lookup.
+// Cost (big tables): a key under a root slot (/18) with no route longer than /24 costs two
+// dependent loads: the root entry and one 64-byte-aligned block line. Elsewhere one root load,
+// one 24-byte node load per 6 bits past the root, one leaf load. See README for cycles.
 #pragma once
 
 #include <array>
@@ -70,7 +74,7 @@ public:
 
     // Adds or replaces a route. Throws std::invalid_argument on len > 32 or nh > max_nexthop.
     // Next hops <= 0xFFFE are stored in 16-bit leaves; the first larger one switches the table
-    // to 32-bit leaves (a one-time rebuild).
+    // to 32-bit leaves (a one-time rebuild). Crossing 2048 routes rebuilds once (root size).
     void insert(std::uint32_t addr, std::uint8_t len, nh_t nh);
     bool remove(std::uint32_t addr, std::uint8_t len); // false if absent
     // Batched update: removals first, then upserts (in address order; among equal prefixes in

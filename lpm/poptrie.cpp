@@ -8,6 +8,12 @@
 // Children of a node must stay contiguous, so adding/removing a child copies the sibling
 // records (24 bytes each, at most 63) into a new block; the siblings' own subtrees do not move.
 // Blocks are at most 128 elements, so exact-size free lists recycle them without search.
+//
+// Why compact blocks: in a BGP-shaped IPv4 table almost every root slot (/18) that has longer
+// routes has none longer than /24, so its root-level node is leaf-only. Such a node's leaves are
+// kept in one cache-line block (leafvec + leaves) instead of a node record plus a leaf array, so
+// a /19../24 lookup is two dependent loads (root entry, block line) instead of three. Every
+// mutation happens below one root slot, so `sync(slot)` after it keeps the lookup root right.
 #include "lpm/poptrie.hpp"
 
 #include <algorithm>
@@ -16,11 +22,12 @@
 namespace rsfwd::lpm::detail {
 
 template <class T, class L>
-Trie<T, L>::Trie() {
-    root_.assign(std::size_t{1} << R, leaf_none);
-    rdef_.assign(std::size_t{1} << R, leaf_none);
-    rdef_len_.assign(std::size_t{1} << R, -1);
-    shorts_.resize(R + 1);
+Trie<T, L>::Trie(unsigned r) : r_(r) {
+    lroot_.assign(std::size_t{1} << r_, node_flag | compact_flag); // unit 0: no route
+    root_.assign(std::size_t{1} << r_, leaf_none);
+    rdef_.assign(std::size_t{1} << r_, leaf_none);
+    rdef_len_.assign(std::size_t{1} << r_, -1);
+    shorts_.resize(r_ + 1);
 }
 
 namespace {
@@ -39,7 +46,6 @@ std::uint32_t Trie<T, L>::alloc_nodes(unsigned n) {
 
 template <class T, class L>
 void Trie<T, L>::build(std::vector<Entry> routes) {
-    *this = Trie();
     for (auto& r : routes) r.addr = mask(r.addr, r.len);
     std::stable_sort(routes.begin(), routes.end(), [](const Entry& a, const Entry& b) {
         return a.addr < b.addr || (a.addr == b.addr && a.len < b.len);
@@ -53,7 +59,9 @@ void Trie<T, L>::build(std::vector<Entry> routes) {
         routes[w++] = routes[i];
     }
     routes.resize(w);
+    *this = Trie(w > small_max ? T::R : T::R_small);
     size_ = w;
+    const unsigned R = r_;
 
     std::vector<Entry> shorts;
     std::vector<Entry> longs;
@@ -73,10 +81,11 @@ void Trie<T, L>::build(std::vector<Entry> routes) {
         }
     }
     root_ = rdef_;
-    // Rough reservations: one node per ~4 long routes, ~3 leaves per route.
+    // Rough reservations: one node per ~4 long routes, ~2 leaves per route.
     nodes_.v.reserve(longs.size() / 4 + 16);
     info_.reserve(longs.size() / 4 + 16);
-    leaves_.v.reserve(longs.size() * 2 + 64);
+    leaves_.v.reserve(longs.size() / 2 + 64);
+    units_.v.reserve(longs.size() / 2 + 64);
     routes_.v.reserve(longs.size() + 64);
     for (std::size_t i = 0; i < longs.size();) {
         std::uint32_t s = slot(longs[i].addr);
@@ -90,7 +99,9 @@ void Trie<T, L>::build(std::vector<Entry> routes) {
     nodes_.v.shrink_to_fit();
     info_.shrink_to_fit();
     leaves_.v.shrink_to_fit();
+    units_.v.shrink_to_fit();
     routes_.v.shrink_to_fit();
+    for (std::uint32_t s = 0; s < root_.size(); ++s) sync(s);
 }
 
 template <class T, class L>
@@ -133,7 +144,7 @@ void Trie<T, L>::build_node(std::uint32_t ni, unsigned off, std::uint32_t dflt, 
     paint(ni, leaves);
     std::uint32_t cblk = alloc_nodes(static_cast<unsigned>(std::popcount(vector)));
     nodes_.v[ni].base1 = cblk;
-    write_leaves(ni, leaves, vector, true);
+    write_leaves(ni, leaves, vector, true, off);
     unsigned k = 0;
     for (std::uint64_t v = vector; v; v &= v - 1, ++k) {
         unsigned j = static_cast<unsigned>(std::countr_zero(v));
@@ -155,8 +166,17 @@ void Trie<T, L>::paint(std::uint32_t ni, std::uint32_t* leaves) const {
 }
 
 template <class T, class L>
+void Trie<T, L>::release_block(std::uint32_t e) {
+    units_.release(e & unit_mask, e >> 28 & 3);
+    --ncompact_;
+}
+
+// Stores node ni's leaves. A root-level node (off == r_) without children and with at most
+// cap(2) leaf runs keeps them in a compact block whose lookup-root entry sits in base0; any
+// other node in leaves_.
+template <class T, class L>
 void Trie<T, L>::write_leaves(std::uint32_t ni, const std::uint32_t* leaves, std::uint64_t vector,
-                              bool fresh) {
+                              bool fresh, unsigned off) {
     std::uint32_t vals[64];
     unsigned nl = 0;
     std::uint64_t leafvec = 0;
@@ -167,38 +187,76 @@ void Trie<T, L>::write_leaves(std::uint32_t ni, const std::uint32_t* leaves, std
             vals[nl++] = leaves[j];
         }
     }
+    const Node old = nodes_.v[ni];
+    const bool had_compact = !fresh && compact_node(off, old.vector, old.leafvec);
+    const bool had_leaves = !fresh && !had_compact;
     std::uint32_t base0;
-    if (!fresh && static_cast<unsigned>(std::popcount(nodes_.v[ni].leafvec)) == nl) {
-        base0 = nodes_.v[ni].base0;
+    if (compact_node(off, vector, leafvec)) {
+        unsigned c = class_for(nl);
+        std::uint32_t uo;
+        if (had_compact && (old.base0 >> 28 & 3) == c) {
+            uo = old.base0 & unit_mask;
+        } else {
+            if (had_compact) release_block(old.base0);
+            if (had_leaves)
+                leaves_.release(old.base0, static_cast<unsigned>(std::popcount(old.leafvec)));
+            uo = units_.alloc(c);
+            ++ncompact_;
+        }
+        auto* b = reinterpret_cast<unsigned char*>(units_.v.data()) + std::size_t{uo} * 16;
+        std::memset(b, 0, 16u << c);
+        std::memcpy(b, &leafvec, 8);
+        for (unsigned i = 0; i < nl; ++i) {
+            L v = store_leaf(vals[i]);
+            std::memcpy(b + 8 + i * sizeof(L), &v, sizeof(L));
+        }
+        base0 = node_flag | compact_flag | (c << 28) | uo;
     } else {
-        if (!fresh)
-            leaves_.release(nodes_.v[ni].base0,
-                            static_cast<unsigned>(std::popcount(nodes_.v[ni].leafvec)));
-        base0 = leaves_.alloc(nl);
+        if (had_compact) release_block(old.base0);
+        if (had_leaves && static_cast<unsigned>(std::popcount(old.leafvec)) == nl) {
+            base0 = old.base0;
+        } else {
+            if (had_leaves)
+                leaves_.release(old.base0, static_cast<unsigned>(std::popcount(old.leafvec)));
+            base0 = leaves_.alloc(nl);
+        }
+        for (unsigned i = 0; i < nl; ++i) leaves_.v[base0 + i] = store_leaf(vals[i]);
     }
-    for (unsigned i = 0; i < nl; ++i) leaves_.v[base0 + i] = store_leaf(vals[i]);
     Node& nd = nodes_.v[ni];
     nd.vector = vector;
     nd.leafvec = leafvec;
     nd.base0 = base0;
 }
 
+// The lookup root entry of slot s from the control root (after any change below slot s).
 template <class T, class L>
-void Trie<T, L>::relief(std::uint32_t ni, std::uint32_t dflt) {
-    if (info_[ni].dflt == dflt) return;
-    info_[ni].dflt = dflt;
-    repaint_and_relief(ni);
+void Trie<T, L>::sync(std::uint32_t s) {
+    std::uint32_t e = root_[s];
+    if (e & node_flag) {
+        const Node& nd = nodes_.v[e & idx_mask];
+        if (compact_node(r_, nd.vector, nd.leafvec)) e = nd.base0;
+    } else if (e == leaf_none) {
+        e = node_flag | compact_flag; // the shared no-route block
+    }
+    lroot_[s] = e;
 }
 
 template <class T, class L>
-void Trie<T, L>::repaint_and_relief(std::uint32_t ni) {
+void Trie<T, L>::relief(std::uint32_t ni, std::uint32_t dflt, unsigned off) {
+    if (info_[ni].dflt == dflt) return;
+    info_[ni].dflt = dflt;
+    repaint_and_relief(ni, off);
+}
+
+template <class T, class L>
+void Trie<T, L>::repaint_and_relief(std::uint32_t ni, unsigned off) {
     std::uint32_t leaves[64];
     paint(ni, leaves);
-    write_leaves(ni, leaves, nodes_.v[ni].vector, false);
+    write_leaves(ni, leaves, nodes_.v[ni].vector, false, off);
     const Node nd = nodes_.v[ni];
     unsigned k = 0;
     for (std::uint64_t v = nd.vector; v; v &= v - 1, ++k)
-        relief(nd.base1 + k, leaves[std::countr_zero(v)]);
+        relief(nd.base1 + k, leaves[std::countr_zero(v)], off + S);
 }
 
 template <class T, class L>
@@ -213,7 +271,7 @@ bool Trie<T, L>::insert_rec(std::uint32_t ni, unsigned off, Key addr, unsigned l
         if (i < in.rn && (routes_.v[in.roff + i] >> 32) == code) {
             if (static_cast<std::uint32_t>(routes_.v[in.roff + i]) == nh) return false;
             routes_.v[in.roff + i] = (std::uint64_t{code} << 32) | nh;
-            repaint_and_relief(ni);
+            repaint_and_relief(ni, off);
             return false;
         }
         if (in.rn == in.rcap) {
@@ -231,7 +289,7 @@ bool Trie<T, L>::insert_rec(std::uint32_t ni, unsigned off, Key addr, unsigned l
         in.rn++;
         in.count++;
         info_[ni] = in;
-        repaint_and_relief(ni);
+        repaint_and_relief(ni, off);
         return true;
     }
     std::uint64_t bit = std::uint64_t{1} << pos(addr, off);
@@ -243,13 +301,13 @@ bool Trie<T, L>::insert_rec(std::uint32_t ni, unsigned off, Key addr, unsigned l
         if (nw) info_[ni].count++;
         return nw;
     }
-    add_child(ni, pos(addr, off), Entry{addr, static_cast<std::uint8_t>(len), nh}, off + S);
+    add_child(ni, pos(addr, off), Entry{addr, static_cast<std::uint8_t>(len), nh}, off);
     info_[ni].count++;
     return true;
 }
 
 template <class T, class L>
-void Trie<T, L>::add_child(std::uint32_t ni, unsigned j, const Entry& r, unsigned child_off) {
+void Trie<T, L>::add_child(std::uint32_t ni, unsigned j, const Entry& r, unsigned off) {
     const Node nd = nodes_.v[ni];
     std::uint64_t bit = std::uint64_t{1} << j;
     auto nc = static_cast<unsigned>(std::popcount(nd.vector));
@@ -264,12 +322,12 @@ void Trie<T, L>::add_child(std::uint32_t ni, unsigned j, const Entry& r, unsigne
     std::uint32_t leaves[64];
     paint(ni, leaves);
     nodes_.v[ni].base1 = nb;
-    write_leaves(ni, leaves, nd.vector | bit, false);
-    build_node(nb + rank, child_off, leaves[j], &r, &r + 1);
+    write_leaves(ni, leaves, nd.vector | bit, false, off);
+    build_node(nb + rank, off + S, leaves[j], &r, &r + 1);
 }
 
 template <class T, class L>
-void Trie<T, L>::drop_child(std::uint32_t ni, unsigned j) {
+void Trie<T, L>::drop_child(std::uint32_t ni, unsigned j, unsigned off) {
     const Node nd = nodes_.v[ni];
     std::uint64_t bit = std::uint64_t{1} << j;
     auto nc = static_cast<unsigned>(std::popcount(nd.vector));
@@ -285,14 +343,17 @@ void Trie<T, L>::drop_child(std::uint32_t ni, unsigned j) {
     std::uint32_t leaves[64];
     paint(ni, leaves);
     nodes_.v[ni].base1 = nb;
-    write_leaves(ni, leaves, nd.vector & ~bit, false);
+    write_leaves(ni, leaves, nd.vector & ~bit, false, off);
 }
 
 // Frees what node ni holds (its leaf, route and child blocks) once it has no routes left.
 template <class T, class L>
-void Trie<T, L>::release_node(std::uint32_t ni) {
+void Trie<T, L>::release_node(std::uint32_t ni, unsigned off) {
     const Node nd = nodes_.v[ni];
-    leaves_.release(nd.base0, static_cast<unsigned>(std::popcount(nd.leafvec)));
+    if (compact_node(off, nd.vector, nd.leafvec))
+        release_block(nd.base0);
+    else
+        leaves_.release(nd.base0, static_cast<unsigned>(std::popcount(nd.leafvec)));
     nodes_.release(nd.base1, static_cast<unsigned>(std::popcount(nd.vector)));
     NodeInfo& in = info_[ni];
     routes_.release(in.roff, in.rcap);
@@ -315,10 +376,10 @@ int Trie<T, L>::remove_rec(std::uint32_t ni, unsigned off, Key addr, unsigned le
         in.count--;
         info_[ni] = in;
         if (in.count == 0) {
-            release_node(ni);
+            release_node(ni, off);
             return 2;
         }
-        repaint_and_relief(ni);
+        repaint_and_relief(ni, off);
         return 1;
     }
     unsigned j = pos(addr, off);
@@ -329,10 +390,10 @@ int Trie<T, L>::remove_rec(std::uint32_t ni, unsigned off, Key addr, unsigned le
     int r = remove_rec(ci, off + S, addr, len);
     if (r == 0) return 0;
     if (--info_[ni].count == 0) {
-        release_node(ni);
+        release_node(ni, off);
         return 2;
     }
-    if (r == 2) drop_child(ni, j);
+    if (r == 2) drop_child(ni, j, off);
     return 1;
 }
 
@@ -340,14 +401,16 @@ template <class T, class L>
 void Trie<T, L>::set_slot_default(std::uint32_t s) {
     std::uint32_t e = root_[s];
     if (e & node_flag)
-        relief(e & ~node_flag, rdef_[s]);
+        relief(e & idx_mask, rdef_[s], r_);
     else
         root_[s] = rdef_[s];
+    sync(s);
 }
 
 template <class T, class L>
 void Trie<T, L>::insert(Key addr, unsigned len, std::uint32_t nh) {
     addr = mask(addr, len);
+    const unsigned R = r_;
     if (len <= R) {
         auto [it, inserted] = shorts_[len].try_emplace(addr, nh);
         if (!inserted) {
@@ -364,24 +427,27 @@ void Trie<T, L>::insert(Key addr, unsigned len, std::uint32_t nh) {
             rdef_len_[s] = static_cast<std::int8_t>(len);
             set_slot_default(s);
         }
-        return;
+    } else {
+        std::uint32_t s = slot(addr);
+        std::uint32_t e = root_[s];
+        if (e & node_flag) {
+            if (insert_rec(e & idx_mask, R, addr, len, nh)) ++size_;
+        } else {
+            std::uint32_t ni = alloc_nodes(1);
+            Entry r{addr, static_cast<std::uint8_t>(len), nh};
+            build_node(ni, R, rdef_[s], &r, &r + 1);
+            root_[s] = node_flag | ni;
+            ++size_;
+        }
+        sync(s);
     }
-    std::uint32_t s = slot(addr);
-    std::uint32_t e = root_[s];
-    if (e & node_flag) {
-        if (insert_rec(e & ~node_flag, R, addr, len, nh)) ++size_;
-        return;
-    }
-    std::uint32_t ni = alloc_nodes(1);
-    Entry r{addr, static_cast<std::uint8_t>(len), nh};
-    build_node(ni, R, rdef_[s], &r, &r + 1);
-    root_[s] = node_flag | ni;
-    ++size_;
+    if (r_ == T::R_small && size_ > small_max) build(routes()); // root switch: picks R by size
 }
 
 template <class T, class L>
 bool Trie<T, L>::remove(Key addr, unsigned len) {
     addr = mask(addr, len);
+    const unsigned R = r_;
     if (len <= R) {
         if (shorts_[len].erase(addr) == 0) return false;
         --size_;
@@ -406,19 +472,21 @@ bool Trie<T, L>::remove(Key addr, unsigned len) {
             rdef_len_[s] = static_cast<std::int8_t>(bl);
             set_slot_default(s);
         }
-        return true;
+    } else {
+        std::uint32_t s = slot(addr);
+        std::uint32_t e = root_[s];
+        if (!(e & node_flag)) return false;
+        std::uint32_t ni = e & idx_mask;
+        int r = remove_rec(ni, R, addr, len);
+        if (r == 0) return false;
+        --size_;
+        if (r == 2) {
+            nodes_.release(ni, 1);
+            root_[s] = rdef_[s];
+        }
+        sync(s);
     }
-    std::uint32_t s = slot(addr);
-    std::uint32_t e = root_[s];
-    if (!(e & node_flag)) return false;
-    std::uint32_t ni = e & ~node_flag;
-    int r = remove_rec(ni, R, addr, len);
-    if (r == 0) return false;
-    --size_;
-    if (r == 2) {
-        nodes_.release(ni, 1);
-        root_[s] = rdef_[s];
-    }
+    if (r_ == T::R && size_ < small_max / 4) build(routes()); // root switch: picks R by size
     return true;
 }
 
@@ -445,26 +513,31 @@ template <class T, class L>
 std::vector<typename Trie<T, L>::Entry> Trie<T, L>::routes() const {
     std::vector<Entry> out;
     out.reserve(size_);
-    for (unsigned l = 0; l <= R; ++l)
+    for (unsigned l = 0; l <= r_; ++l)
         for (const auto& [a, nh] : shorts_[l])
             out.push_back(Entry{a, static_cast<std::uint8_t>(l), nh});
     for (std::uint32_t s = 0; s < root_.size(); ++s)
         if (root_[s] & node_flag)
-            export_rec(root_[s] & ~node_flag, R, static_cast<Key>(Key{s} << (W - R)), out);
+            export_rec(root_[s] & idx_mask, r_, static_cast<Key>(Key{s} << (W - r_)), out);
     return out;
 }
 
+// Lookups touch the lookup root, the compact blocks, the nodes below root level (root-level
+// records of compact slots are control data only) and the leaves.
 template <class T, class L>
 std::size_t Trie<T, L>::lookup_bytes() const noexcept {
-    return root_.size() * sizeof(std::uint32_t) + nodes_.v.size() * sizeof(Node) +
-           leaves_.v.size() * sizeof(L);
+    return lroot_.size() * sizeof(std::uint32_t) +
+           (units_.v.size() - units_.free_units) * sizeof(Unit) +
+           (node_count() - ncompact_) * sizeof(Node) +
+           (leaves_.v.size() - leaves_.free_elems) * sizeof(L);
 }
 
 template <class T, class L>
 std::size_t Trie<T, L>::bytes() const noexcept {
-    std::size_t b = sizeof(*this) + root_.capacity() * 4 + rdef_.capacity() * 4 +
-                    rdef_len_.capacity() + nodes_.bytes() + info_.capacity() * sizeof(NodeInfo) +
-                    leaves_.bytes() + routes_.bytes();
+    std::size_t b = sizeof(*this) + lroot_.capacity() * 4 + root_.capacity() * 4 +
+                    rdef_.capacity() * 4 + rdef_len_.capacity() + nodes_.bytes() +
+                    info_.capacity() * sizeof(NodeInfo) + leaves_.bytes() + units_.bytes() +
+                    routes_.bytes() + shorts_.capacity() * sizeof(shorts_[0]);
     for (const auto& m : shorts_)
         b += m.size() * (sizeof(Key) + 4 + 2 * sizeof(void*)) + m.bucket_count() * sizeof(void*);
     return b;

@@ -6,7 +6,11 @@
 // that continue in a child node, `leafvec` marks where a run of equal leaves starts (leaf
 // compression). Children of a node are contiguous (base1 + popcnt), so are its leaves
 // (base0 + popcnt). A lookup is one root load plus, per level, one 24-byte node load and a
-// popcount, ending in one 4-byte leaf load.
+// popcount, ending in one leaf load — except below a root slot whose root-level node has no
+// children and at most cap(3) leaf runs (IPv4: almost every /18 with routes up to /24): that
+// node lives in a compact block {leafvec, leaves} of one cache line (or two fetched together),
+// so the lookup is the root load plus one block load. The root size adapts: R_small bits for
+// empty and small tables, R bits past small_max routes.
 // Control-plane shadow: every node also carries (in a parallel array the lookup never touches)
 // the routes whose prefix length ends inside it, its default (the leaf it inherits), and the
 // number of routes in its subtree. Updates walk the trie to the node a prefix ends in, repaint
@@ -21,6 +25,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <new>
 #include <optional>
 #include <unordered_map>
@@ -32,22 +37,31 @@ namespace rsfwd::lpm::detail {
 
 __extension__ typedef unsigned __int128 u128;
 
+// R: root stride (direct-pointed bits) of a table with more than small_max routes; R_small: of
+// an empty or small table (a 2^R root costs 2^R * 13 bytes even when empty, and the data plane
+// keeps many small tables).
 struct V4 {
     using Key = std::uint32_t;
     static constexpr unsigned W = 32; // key width in bits
-    static constexpr unsigned R = 18; // root stride (direct-pointed bits)
+    static constexpr unsigned R = 18; // 18 + 6 = 24: a /19../24 ends in one compact block
+    static constexpr unsigned R_small = 8;
 };
 struct V6 {
     using Key = u128;
     static constexpr unsigned W = 128;
     static constexpr unsigned R = 18; // /48s end in the 5th node level (16 would need 6)
+    static constexpr unsigned R_small = 8;
 };
+// A table switches to the big root when it grows past small_max routes, and back to the small
+// one when it shrinks below small_max / 4 (hysteresis: no flapping around the threshold).
+inline constexpr std::size_t small_max = 2048;
 
 // A lookup node: 24 bytes, what the data plane reads.
 struct Node {
     std::uint64_t vector;  // bit j: position j continues in child base1 + rank(j)
     std::uint64_t leafvec; // bit j: a new leaf run starts at position j
-    std::uint32_t base0;   // first leaf of this node in leaves_
+    std::uint32_t base0;   // first leaf of this node in leaves_ (root-level compact node: its
+                           // lookup-root entry, see below)
     std::uint32_t base1;   // first child of this node in nodes_
 };
 
@@ -60,7 +74,22 @@ struct NodeInfo {
     std::uint16_t rcap = 0;
 };
 
-inline constexpr std::uint32_t node_flag = 0x80000000u; // root/state entry is a node index
+// Lookup-root entries (lroot_), 32 bits:
+//   0xxx…  a leaf: the public next hop (0..max_nexthop)
+//   10xx…  node_flag | index of a Poptrie node
+//   11cc…  node_flag | compact_flag | class cc << 28 | offset in 16-byte units of a compact
+//          block: the root-level node of a slot with no route longer than R + 6 (IPv4: no route
+//          longer than /24) and at most cap(3) leaf runs, stored as one cache line (two for
+//          class 3, fetched together) that the lookup reads right after the root: {leafvec,
+//          leaves…} in 16 << cc bytes, leaf = leaves[popcount(leafvec & bits up to the position) -
+//          1]. Unit 0 is a shared block whose every position is "no route": a slot without any
+//          route points to it, so the root needs no "no route" leaf value and a leaf entry IS the
+//          next hop.
+// The control root (root_) and the trie use internal leaves: 0..max_nexthop, leaf_none.
+inline constexpr std::uint32_t node_flag = 0x80000000u;
+inline constexpr std::uint32_t compact_flag = 0x40000000u;
+inline constexpr std::uint32_t idx_mask = 0x3FFFFFFFu;
+inline constexpr std::uint32_t unit_mask = 0x0FFFFFFFu;
 inline constexpr std::uint32_t leaf_none = 0x7FFFFFFFu; // internal "no route" leaf
 
 // Internal leaf -> public next hop (leaf_none -> 0xFFFFFFFF), branch-free.
@@ -68,8 +97,32 @@ inline constexpr std::uint32_t leaf_none = 0x7FFFFFFFu; // internal "no route" l
     return v | ((v + 1) & 0x80000000u);
 }
 
-// Allocator for the arrays lookups touch: blocks of 2 MiB and more are 2 MiB-aligned and marked
-// MADV_HUGEPAGE, so a multi-MiB table costs a handful of TLB entries instead of thousands.
+// Unaligned/type-punned load (compiles to one mov).
+template <class T>
+[[nodiscard]] inline T ld(const void* p) noexcept {
+    T v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+// c if e is a compact lookup-root entry (e >= node_flag | compact_flag), else d; always a
+// conditional move (the compiler turns a ?: on this unpredictable condition into a branch).
+template <class V>
+[[nodiscard]] inline V sel_compact(std::uint32_t e, V c, V d) noexcept {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    asm("cmpl %[lim], %[e]\n\tcmovae %[c], %[d]"
+        : [d] "+r"(d)
+        : [c] "rm"(c), [e] "r"(e), [lim] "i"(0xC0000000u)
+        : "cc");
+    return d;
+#else
+    return e >= 0xC0000000u ? c : d;
+#endif
+}
+
+// Allocator for the arrays lookups touch: every block is 64-byte aligned (cache-line exact
+// compact blocks); blocks of 2 MiB and more are 2 MiB-aligned and marked MADV_HUGEPAGE, so a
+// multi-MiB table costs a handful of TLB entries instead of thousands.
 // RSFWD_LPM_NO_THP=1 in the environment turns the madvise off (to compare on 4 KiB pages).
 inline bool thp_wanted() noexcept {
     static const bool on = [] {
@@ -83,23 +136,37 @@ template <class T>
 struct HugeAlloc {
     using value_type = T;
     static constexpr std::size_t huge = std::size_t{1} << 21;
+    static constexpr std::size_t map_min = std::size_t{1} << 19; // mmap from 512 KiB up
     HugeAlloc() = default;
     template <class U>
     HugeAlloc(const HugeAlloc<U>&) noexcept {}
+    static std::size_t mapped(std::size_t b) noexcept { return (b + huge - 1) & ~(huge - 1); }
     T* allocate(std::size_t n) {
         std::size_t b = n * sizeof(T);
-        if (b < huge) return std::allocator<T>().allocate(n);
-        std::size_t r = (b + huge - 1) & ~(huge - 1);
-        void* p = std::aligned_alloc(huge, r);
-        if (!p) throw std::bad_alloc();
-        if (thp_wanted()) ::madvise(p, r, MADV_HUGEPAGE);
-        return static_cast<T*>(p);
+        if (b < map_min) {
+            void* p = std::aligned_alloc(64, ((b + 63) & ~std::size_t{63}) | (b == 0 ? 64 : 0));
+            if (!p) throw std::bad_alloc();
+            return static_cast<T*>(p);
+        }
+        // Fresh 2 MiB-aligned anonymous memory, so THP backs it at first touch (heap memory
+        // that was touched before would stay on 4 KiB pages).
+        std::size_t r = mapped(b);
+        void* p =
+            ::mmap(nullptr, r + huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) throw std::bad_alloc();
+        auto a = reinterpret_cast<std::uintptr_t>(p);
+        auto al = (a + huge - 1) & ~(huge - 1);
+        if (al > a) ::munmap(p, al - a);
+        if (al + r < a + r + huge) ::munmap(reinterpret_cast<void*>(al + r), a + huge - al);
+        if (thp_wanted()) ::madvise(reinterpret_cast<void*>(al), r, MADV_HUGEPAGE);
+        return reinterpret_cast<T*>(al);
     }
     void deallocate(T* p, std::size_t n) noexcept {
-        if (n * sizeof(T) < huge)
-            std::allocator<T>().deallocate(p, n);
-        else
+        std::size_t b = n * sizeof(T);
+        if (b < map_min)
             std::free(p);
+        else
+            ::munmap(p, mapped(b));
     }
     template <class U>
     bool operator==(const HugeAlloc<U>&) const noexcept {
@@ -110,19 +177,19 @@ struct HugeAlloc {
 template <class T>
 using HugeVec = std::vector<T, HugeAlloc<T>>;
 
-// A pool of fixed-size blocks (at most 128 elements) with exact-size free lists.
+// A pool of fixed-size blocks (at most 128 elements) with exact-size free lists (allocated on
+// first use, so an empty pool costs a few words).
 template <class E>
 struct Pool {
     HugeVec<E> v;
-    std::vector<std::vector<std::uint32_t>> free = std::vector<std::vector<std::uint32_t>>(129);
+    std::vector<std::vector<std::uint32_t>> free;
     std::size_t free_elems = 0;
 
     std::uint32_t alloc(unsigned n) {
         if (n == 0) return 0;
-        auto& f = free[n];
-        if (!f.empty()) {
-            auto o = f.back();
-            f.pop_back();
+        if (!free.empty() && !free[n].empty()) {
+            auto o = free[n].back();
+            free[n].pop_back();
             free_elems -= n;
             return o;
         }
@@ -132,11 +199,54 @@ struct Pool {
     }
     void release(std::uint32_t off, unsigned n) {
         if (n == 0) return;
+        if (free.empty()) free.resize(129);
         free[n].push_back(off);
         free_elems += n;
     }
     [[nodiscard]] std::size_t bytes() const noexcept {
-        std::size_t b = v.capacity() * sizeof(E);
+        std::size_t b = v.capacity() * sizeof(E) + free.capacity() * sizeof(free[0]);
+        for (const auto& f : free) b += f.capacity() * sizeof(std::uint32_t);
+        return b;
+    }
+};
+
+// 16-byte units for compact blocks; a block of 2^k units (k <= 3) is 2^k-unit aligned, so a
+// block of up to 64 bytes never straddles a cache line and a 128-byte one takes exactly two. Unit 0
+// is the shared "no route" block (leafvec = 1, leaf 0 = stored no-route); bulk lookups also read
+// it, branch-free, for keys whose root entry is a leaf.
+struct alignas(16) Unit {
+    std::uint64_t w[2];
+};
+struct UnitPool {
+    HugeVec<Unit> v = HugeVec<Unit>(4, Unit{{0, 0}}); // units 1..3: padding of unit 0's line
+    std::vector<std::uint32_t> free[4];               // by log2(units)
+    std::size_t free_units = 0;
+    UnitPool() { v[0].w[0] = 1; }
+
+    std::uint32_t alloc(unsigned lg) {
+        std::uint32_t n = 1u << lg;
+        if (!free[lg].empty()) {
+            auto o = free[lg].back();
+            free[lg].pop_back();
+            free_units -= n;
+            return o;
+        }
+        auto sz = static_cast<std::uint32_t>(v.size());
+        while (sz & (n - 1)) { // pad to alignment; padding goes to the smaller free lists
+            std::uint32_t c = sz & (0u - sz);
+            free[std::countr_zero(c)].push_back(sz);
+            free_units += c;
+            sz += c;
+        }
+        v.resize(sz + n, Unit{{0, 0}});
+        return sz;
+    }
+    void release(std::uint32_t off, unsigned lg) {
+        free[lg].push_back(off);
+        free_units += 1u << lg;
+    }
+    [[nodiscard]] std::size_t bytes() const noexcept {
+        std::size_t b = v.capacity() * sizeof(Unit);
         for (const auto& f : free) b += f.capacity() * sizeof(std::uint32_t);
         return b;
     }
@@ -168,29 +278,44 @@ public:
     using Key = typename T::Key;
     using Entry = detail::Entry<Key>;
     static constexpr unsigned W = T::W;
-    static constexpr unsigned R = T::R;
     static constexpr unsigned S = 6;
-
-    // Internal 32-bit leaf <-> stored leaf (16-bit: 0xFFFF is "no route").
-    static L store_leaf(std::uint32_t v) noexcept {
-        if constexpr (sizeof(L) == 4) {
-            return v;
-        } else {
-            return static_cast<L>(v == leaf_none ? 0xFFFFu : v);
-        }
+    // Compact block classes 0..3 hold {leafvec, up to cap(c) leaves} in 16 << c bytes (class 3:
+    // two lines, both prefetched at once, so still one dependent step).
+    static constexpr unsigned cap(unsigned c) noexcept {
+        return static_cast<unsigned>(((16u << c) - 8) / sizeof(L));
     }
-    static std::uint32_t load_leaf(L v) noexcept {
-        if constexpr (sizeof(L) == 4) {
-            return v;
-        } else {
-            auto w = static_cast<std::uint32_t>(v);
-            return w | (((w + 1) >> 16) * 0x7FFF0000u);
-        }
+    static constexpr unsigned class_for(unsigned nl) noexcept {
+        return nl <= cap(0) ? 0u : nl <= cap(1) ? 1u : nl <= cap(2) ? 2u : 3u;
+    }
+    // Whether a node is stored as a compact block (root level, leaf-only, few enough runs).
+    [[nodiscard]] bool compact_node(unsigned off, std::uint64_t vector,
+                                    std::uint64_t leafvec) const noexcept {
+        return off == r_ && vector == 0 && static_cast<unsigned>(std::popcount(leafvec)) <= cap(3);
     }
 
-    Trie();
+    // Stored leaves (in leaves_ and compact blocks) are next hop + 1, 0 = no route, so that the
+    // public next hop is one subtraction away (0 - 1 = no_route) and a zeroed block means "no
+    // route". Internal leaves (trie, control root) use leaf_none.
+    static L store_leaf(std::uint32_t v) noexcept { return static_cast<L>((v + 1) & 0x7FFFFFFFu); }
+    static std::uint32_t load_leaf(L v) noexcept { // -> internal
+        return (static_cast<std::uint32_t>(v) - 1) & 0x7FFFFFFFu;
+    }
+    static std::uint32_t pub_leaf(L v) noexcept { // -> public next hop
+        return static_cast<std::uint32_t>(v) - 1;
+    }
+    // A key's top 64 bits (all a root slot and the root-level node look at: r_ + 6 <= 64).
+    [[nodiscard]] static std::uint64_t top64(Key k) noexcept {
+        if constexpr (W == 32) {
+            return std::uint64_t{k} << 32;
+        } else {
+            return static_cast<std::uint64_t>(k >> 64);
+        }
+    }
 
-    // Replaces the contents with `routes` (host bits masked; duplicates: last wins).
+    explicit Trie(unsigned r = T::R_small);
+
+    // Replaces the contents with `routes` (host bits masked; duplicates: last wins). Picks the
+    // root stride from the route count.
     void build(std::vector<Entry> routes);
     // Adds or replaces a route. len <= W and nh <= max_nexthop are the caller's checks.
     void insert(Key addr, unsigned len, std::uint32_t nh);
@@ -202,26 +327,35 @@ public:
     [[nodiscard]] std::size_t node_count() const noexcept {
         return nodes_.v.size() - nodes_.free_elems;
     }
+    [[nodiscard]] unsigned root_bits() const noexcept { return r_; }
     // Exports every route (order unspecified).
     [[nodiscard]] std::vector<Entry> routes() const;
 
     [[nodiscard]] static Key mask(Key k, unsigned len) noexcept {
         return len == 0 ? Key{0} : static_cast<Key>(k & (~Key{0} << (W - len)));
     }
-    [[nodiscard]] static std::uint32_t slot(Key k) noexcept {
-        return static_cast<std::uint32_t>(k >> (W - R));
+    [[nodiscard]] std::uint32_t slot(Key k) const noexcept {
+        return static_cast<std::uint32_t>(k >> (W - r_));
     }
     // The 6 bits at offset off (< W), zero-padded past the end of the key.
     [[nodiscard]] static unsigned pos(Key k, unsigned off) noexcept {
         return static_cast<unsigned>(static_cast<Key>(k << off) >> (W - S));
     }
 
-    [[nodiscard]] std::uint32_t lookup(Key k) const noexcept {
+    // The public next hop of position p in the compact block of lookup-root entry e.
+    [[nodiscard]] std::uint32_t compact_leaf(std::uint32_t e, unsigned p) const noexcept {
+        const auto* b = reinterpret_cast<const unsigned char*>(units_.v.data()) +
+                        std::size_t{e & unit_mask} * sizeof(Unit);
+        auto cnt = static_cast<unsigned>(
+            std::popcount(ld<std::uint64_t>(b) & ((std::uint64_t{2} << p) - 1)));
+        return pub_leaf(ld<L>(b + 8 + (cnt - 1) * sizeof(L)));
+    }
+
+    // Walks Poptrie nodes from state e (node_flag | node index) at key offset off.
+    [[nodiscard]] std::uint32_t walk(std::uint32_t e, Key k, unsigned off) const noexcept {
         const Node* nodes = nodes_.v.data();
-        std::uint32_t e = root_[slot(k)];
-        unsigned off = R;
         while (e & node_flag) {
-            const Node& n = nodes[e & ~node_flag];
+            const Node& n = nodes[e & idx_mask];
             std::uint64_t bit = std::uint64_t{1} << pos(k, off);
             if (n.vector & bit) {
                 e = node_flag |
@@ -235,7 +369,16 @@ public:
                            1]);
             }
         }
-        return to_nh(e);
+        return e;
+    }
+
+    [[nodiscard]] std::uint32_t lookup(Key k) const noexcept {
+        std::uint32_t e = lroot_[slot(k)];
+        if (e & node_flag) {
+            if (e & compact_flag) return compact_leaf(e, pos(k, r_));
+            return to_nh(walk(e, k, r_));
+        }
+        return e;
     }
 
     // A 24-byte node straddles two cache lines in 2 of 8 positions: fetch both.
@@ -244,88 +387,142 @@ public:
         __builtin_prefetch(reinterpret_cast<const char*>(p) + sizeof(Node) - 1);
     }
 
-    // Looks up n <= MaxBurst keys, interleaved: every round advances all unfinished lookups by one
-    // level and prefetches what the next round reads, so the misses of independent lookups
-    // overlap. conv(in[i]) yields the Key.
+    // Looks up n <= MaxBurst keys, in passes over the whole burst so that the cache misses of
+    // independent lookups overlap: (1) compute slots, prefetch root entries; (2) read root
+    // entries, prefetch the one line each key reads next (its compact block line, or its node);
+    // (3) resolve leaf and compact entries (branch-free; non-compact keys read a dummy block);
+    // (4) only keys at Poptrie nodes (IPv4: slots with routes longer than /24; IPv6: most) walk
+    // on, one level per round for all of them, each round prefetching the next. conv(in[i])
+    // yields the Key.
     template <unsigned MaxBurst, class In, class Conv>
     void lookup_burst(const In* in, std::uint32_t* out, unsigned n, Conv conv) const noexcept {
         Key k[MaxBurst];
         std::uint32_t st[MaxBurst];
-        std::uint8_t off[MaxBurst];
         std::uint8_t act[MaxBurst];
-        const std::uint32_t* root = root_.data();
+        const std::uint32_t* root = lroot_.data();
+        const auto* ub = reinterpret_cast<const unsigned char*>(units_.v.data());
         const Node* nodes = nodes_.v.data();
-        const L* leaves = leaves_.v.data();
+        const std::uint64_t* bp[MaxBurst];
+        const unsigned r = r_; // locals: out[] stores could alias the members
+        const unsigned sh = 64 - r, sh2 = 64 - r - S;
         for (unsigned i = 0; i < n; ++i) {
             k[i] = conv(in[i]);
-            __builtin_prefetch(&root[slot(k[i])]);
+            __builtin_prefetch(&root[top64(k[i]) >> sh]);
         }
+        // Keys end at leaf and compact root entries in an unpredictable mix, so passes 2 and 3
+        // select (cmov), never branch on it: a mispredict costs more than a whole lookup.
         unsigned m = 0;
         for (unsigned i = 0; i < n; ++i) {
-            std::uint32_t e = root[slot(k[i])];
+            std::uint32_t e = root[top64(k[i]) >> sh];
             st[i] = e;
-            off[i] = R;
-            out[i] = to_nh(e);
+            const unsigned char* b = ub + std::size_t{e & unit_mask} * sizeof(Unit);
+            b = sel_compact(e, b, ub);
+            bp[i] = reinterpret_cast<const std::uint64_t*>(b);
+            bool nd = (e >> 30) == 2;
+            if constexpr (W == 32) {
+                // IPv4: nodes only under slots with routes longer than /24 (rare).
+                if (nd) [[unlikely]]
+                    b = reinterpret_cast<const unsigned char*>(&nodes[e & idx_mask]);
+            } else {
+                const auto* nb = reinterpret_cast<const unsigned char*>(&nodes[e & idx_mask]);
+                b = nd ? nb : b;
+            }
+            __builtin_prefetch(b);
+            // Class 3 blocks (e >= 0xF0000000) span two lines: fetch the second one too.
+            __builtin_prefetch(b + (std::size_t{e >= 0xF0000000u} << 6));
             act[m] = static_cast<std::uint8_t>(i);
-            m += (e >> 31);
-            prefetch_node(&nodes[e & ~node_flag]);
+            m += nd;
         }
+        for (unsigned i = 0; i < n; ++i) {
+            std::uint32_t e = st[i];
+            const auto* b = reinterpret_cast<const unsigned char*>(bp[i]);
+            // popcount of the leafvec bits up to the key's position: shift the others out.
+            unsigned s = static_cast<unsigned>(~top64(k[i]) >> sh2) & 63;
+            auto cnt = static_cast<unsigned>(std::popcount(ld<std::uint64_t>(b) << s));
+            std::uint32_t v = pub_leaf(ld<L>(b + 8 - sizeof(L) + cnt * sizeof(L)));
+            out[i] = sel_compact(e, v, e);
+        }
+        if (m) walk_burst<MaxBurst>(k, st, act, m, out);
+    }
+
+private:
+    // Step (4) of lookup_burst: keys act[0..m) are at nodes (st[i] = node_flag | index). Each
+    // round advances every one of them by one level, branch-free: a key either moves to a child
+    // (stays active) or gets its leaf index (moves to the leaf list); the next round's line is
+    // prefetched; leaves are read after the last round.
+    template <unsigned MaxBurst>
+    void walk_burst(const Key* k, std::uint32_t* st, std::uint8_t* act, unsigned m,
+                    std::uint32_t* out) const noexcept {
+        const Node* nodes = nodes_.v.data();
+        const L* leaves = leaves_.v.data();
+        std::uint8_t lf[MaxBurst];
+        unsigned nl = 0;
+        unsigned off = r_;
+        for (unsigned t = 0; t < m; ++t) prefetch_node(&nodes[st[act[t]] & idx_mask]);
+        // All active keys sit at the same depth in every round, so one offset serves all. (A
+        // cmov-only variant of this loop measured 5-10 % slower on IPv6: the child/leaf branch
+        // is mostly "child" above the last level and predicts well.)
         while (m != 0) {
             unsigned m2 = 0;
             for (unsigned t = 0; t < m; ++t) {
                 unsigned i = act[t];
-                std::uint32_t s = st[i];
-                if (s & node_flag) {
-                    const Node& nd = nodes[s & ~node_flag];
-                    std::uint64_t bit = std::uint64_t{1} << pos(k[i], off[i]);
-                    std::uint32_t ns;
-                    if (nd.vector & bit) {
-                        ns = node_flag | (nd.base1 + static_cast<std::uint32_t>(
-                                                         std::popcount(nd.vector & (bit - 1))));
-                        off[i] = static_cast<std::uint8_t>(off[i] + S);
-                        prefetch_node(&nodes[ns & ~node_flag]);
-                    } else {
-                        ns = nd.base0 +
-                             static_cast<std::uint32_t>(
-                                 std::popcount(nd.leafvec & ((bit << 1) - 1))) -
-                             1;
-                        __builtin_prefetch(&leaves[ns]);
-                    }
-                    st[i] = ns;
-                    act[m2++] = static_cast<std::uint8_t>(i);
-                } else {
-                    out[i] = to_nh(load_leaf(leaves[s]));
-                }
+                const Node& nd = nodes[st[i] & idx_mask];
+                std::uint64_t bit = std::uint64_t{1} << pos(k[i], off);
+                bool c = (nd.vector & bit) != 0;
+                std::uint32_t child =
+                    nd.base1 + static_cast<std::uint32_t>(std::popcount(nd.vector & (bit - 1)));
+                std::uint32_t li =
+                    nd.base0 +
+                    static_cast<std::uint32_t>(std::popcount(nd.leafvec & ((bit << 1) - 1))) - 1;
+                st[i] = c ? (node_flag | child) : li;
+                act[m2] = static_cast<std::uint8_t>(i);
+                m2 += c;
+                lf[nl] = static_cast<std::uint8_t>(i);
+                nl += !c;
+                const char* pf = c ? reinterpret_cast<const char*>(&nodes[child])
+                                   : reinterpret_cast<const char*>(&leaves[li]);
+                __builtin_prefetch(pf);
+                __builtin_prefetch(pf + (c ? sizeof(Node) - 1 : 0));
             }
             m = m2;
+            off += S;
+        }
+        for (unsigned t = 0; t < nl; ++t) {
+            unsigned i = lf[t];
+            out[i] = pub_leaf(leaves[st[i]]);
         }
     }
 
-private:
     void build_node(std::uint32_t ni, unsigned off, std::uint32_t dflt, const Entry* b,
                     const Entry* e);
     void paint(std::uint32_t ni, std::uint32_t* leaves) const;
     void write_leaves(std::uint32_t ni, const std::uint32_t* leaves, std::uint64_t vector,
-                      bool fresh);
-    void relief(std::uint32_t ni, std::uint32_t dflt);
-    void repaint_and_relief(std::uint32_t ni);
+                      bool fresh, unsigned off);
+    void relief(std::uint32_t ni, std::uint32_t dflt, unsigned off);
+    void repaint_and_relief(std::uint32_t ni, unsigned off);
     bool insert_rec(std::uint32_t ni, unsigned off, Key addr, unsigned len, std::uint32_t nh);
     int remove_rec(std::uint32_t ni, unsigned off, Key addr, unsigned len);
     void set_slot_default(std::uint32_t s);
-    void add_child(std::uint32_t ni, unsigned j, const Entry& r, unsigned child_off);
-    void drop_child(std::uint32_t ni, unsigned j);
-    void release_node(std::uint32_t ni);
+    void add_child(std::uint32_t ni, unsigned j, const Entry& r, unsigned off);
+    void drop_child(std::uint32_t ni, unsigned j, unsigned off);
+    void release_node(std::uint32_t ni, unsigned off);
+    void release_block(std::uint32_t e);
+    void sync(std::uint32_t s);
     std::uint32_t alloc_nodes(unsigned n);
     void export_rec(std::uint32_t ni, unsigned off, Key base, std::vector<Entry>& out) const;
 
-    HugeVec<std::uint32_t> root_;       // 2^R entries: node_flag|node or a leaf
-    HugeVec<std::uint32_t> rdef_;       // per slot: best route of length <= R (a leaf)
+    unsigned r_;                        // root stride: T::R_small or T::R
+    HugeVec<std::uint32_t> lroot_;      // 2^r_ lookup entries (leaf, node or compact block)
+    std::vector<std::uint32_t> root_;   // 2^r_ control entries: node_flag|node or a leaf
+    std::vector<std::uint32_t> rdef_;   // per slot: best route of length <= r_ (a leaf)
     std::vector<std::int8_t> rdef_len_; // its length, -1 none
     Pool<Node> nodes_;
     std::vector<NodeInfo> info_; // parallel to nodes_.v
     Pool<L> leaves_;
+    UnitPool units_;             // compact blocks of root-level leaf-only nodes
+    std::size_t ncompact_ = 0;   // root-level nodes stored as compact blocks
     Pool<std::uint64_t> routes_; // (code << 32) | leaf, code = (1 << rel_len) | bits
-    std::vector<std::unordered_map<Key, std::uint32_t, KeyHash>> shorts_; // len <= R
+    std::vector<std::unordered_map<Key, std::uint32_t, KeyHash>> shorts_; // len <= r_
     std::size_t size_ = 0;
 };
 

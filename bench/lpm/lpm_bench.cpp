@@ -5,7 +5,9 @@
 // <impl>/<family>/<size>/build|update. Counters: mlps, cycles_per_lookup (TSC cycles from
 // rdtsc: there is no PMU in the VM), bytes (memory held; DPDK: its malloc heap growth).
 // Quick mode (--quick or RSFWD_LPM_BENCH_QUICK=1): small tables, for CI smoke runs.
-// --v4=N / --v6=N pick other table sizes; --no-huge keeps DPDK off hugepages (default: on
+// --v4=N / --v6=N pick other table sizes; --dpdk=rte_fib,rte_fib6 (any subset of rte_lpm, rte_fib,
+// rte_lpm6, rte_fib6) builds and measures only those (rte_lpm takes minutes to build 1M routes);
+// --no-huge keeps DPDK off hugepages (default: on
 // hugepages when enough are free, as DPDK is deployed; the summary says which).
 // Before timing, every DPDK table's answers are checked against rsfwd's on every key set.
 #include <benchmark/benchmark.h>
@@ -66,6 +68,10 @@ struct Ctx {
     std::map<std::string, double> rate;       // impl/family -> changes/s
     std::uint32_t tbl8_6 = 0;                 // tbl8 groups for rte_lpm6/rte_fib6
     bool huge = false;                        // DPDK tables on hugepages
+    // DPDK implementations to build and measure (--dpdk=rte_fib,rte_fib6 for quick iterations:
+    // rte_lpm alone needs minutes to add 1M routes).
+    std::unordered_set<std::string> dpdk = {"rte_lpm", "rte_fib", "rte_lpm6", "rte_fib6"};
+    bool has(const char* impl) const { return dpdk.count(impl) != 0; }
 };
 Ctx ctx;
 
@@ -199,78 +205,86 @@ void build_all() {
     ctx.bytes["rsfwd/v6"] = ctx.t6.bytes();
 
     std::size_t h0 = heap_bytes();
-    rte_lpm_config lc{};
-    lc.max_rules = static_cast<std::uint32_t>(ctx.n4 + 16);
-    lc.number_tbl8s = tbl8_needed4(ctx.r4);
-    t0 = thread_cpu_s();
-    ctx.lpm = rte_lpm_create("bench_lpm", 0, &lc);
-    if (!ctx.lpm)
-        std::fprintf(stderr, "rte_lpm_create: %s\n", rte_strerror(rte_errno)), std::exit(1);
-    for (const auto& r : ctx.r4)
-        if (int rc = rte_lpm_add(ctx.lpm, r.addr, r.len, r.nh); rc != 0)
-            std::fprintf(stderr, "rte_lpm_add failed: %s (DPDK memory short? try --no-huge)\n",
-                         rte_strerror(-rc)),
-                std::exit(1);
-    ctx.build_s["rte_lpm/v4"] = cpu_since(t0);
-    built("rte_lpm/v4");
+    if (ctx.has("rte_lpm")) {
+        rte_lpm_config lc{};
+        lc.max_rules = static_cast<std::uint32_t>(ctx.n4 + 16);
+        lc.number_tbl8s = tbl8_needed4(ctx.r4);
+        t0 = thread_cpu_s();
+        ctx.lpm = rte_lpm_create("bench_lpm", 0, &lc);
+        if (!ctx.lpm)
+            std::fprintf(stderr, "rte_lpm_create: %s\n", rte_strerror(rte_errno)), std::exit(1);
+        for (const auto& r : ctx.r4)
+            if (int rc = rte_lpm_add(ctx.lpm, r.addr, r.len, r.nh); rc != 0)
+                std::fprintf(stderr, "rte_lpm_add failed: %s (DPDK memory short? try --no-huge)\n",
+                             rte_strerror(-rc)),
+                    std::exit(1);
+        ctx.build_s["rte_lpm/v4"] = cpu_since(t0);
+        built("rte_lpm/v4");
+        ctx.bytes["rte_lpm/v4"] = heap_bytes() - h0;
+    }
     std::size_t h1 = heap_bytes();
-    ctx.bytes["rte_lpm/v4"] = h1 - h0;
+    if (ctx.has("rte_fib")) {
 
-    rte_fib_conf fc{};
-    fc.type = RTE_FIB_DIR24_8;
-    fc.default_nh = fib_none;
-    fc.max_routes = static_cast<int>(ctx.n4 + 16);
-    fc.dir24_8.nh_sz = RTE_FIB_DIR24_8_4B;
-    fc.dir24_8.num_tbl8 = tbl8_needed4(ctx.r4);
-    t0 = thread_cpu_s();
-    ctx.fib = rte_fib_create("bench_fib", 0, &fc);
-    if (!ctx.fib)
-        std::fprintf(stderr, "rte_fib_create: %s\n", rte_strerror(rte_errno)), std::exit(1);
-    for (const auto& r : ctx.r4)
-        if (int rc = rte_fib_add(ctx.fib, r.addr, r.len, r.nh); rc != 0)
-            std::fprintf(stderr, "rte_fib_add failed: %s (DPDK memory short? try --no-huge)\n",
-                         rte_strerror(-rc)),
-                std::exit(1);
-    ctx.build_s["rte_fib/v4"] = cpu_since(t0);
-    built("rte_fib/v4");
+        rte_fib_conf fc{};
+        fc.type = RTE_FIB_DIR24_8;
+        fc.default_nh = fib_none;
+        fc.max_routes = static_cast<int>(ctx.n4 + 16);
+        fc.dir24_8.nh_sz = RTE_FIB_DIR24_8_4B;
+        fc.dir24_8.num_tbl8 = tbl8_needed4(ctx.r4);
+        t0 = thread_cpu_s();
+        ctx.fib = rte_fib_create("bench_fib", 0, &fc);
+        if (!ctx.fib)
+            std::fprintf(stderr, "rte_fib_create: %s\n", rte_strerror(rte_errno)), std::exit(1);
+        for (const auto& r : ctx.r4)
+            if (int rc = rte_fib_add(ctx.fib, r.addr, r.len, r.nh); rc != 0)
+                std::fprintf(stderr, "rte_fib_add failed: %s (DPDK memory short? try --no-huge)\n",
+                             rte_strerror(-rc)),
+                    std::exit(1);
+        ctx.build_s["rte_fib/v4"] = cpu_since(t0);
+        built("rte_fib/v4");
+        ctx.bytes["rte_fib/v4"] = heap_bytes() - h1;
+    }
     std::size_t h2 = heap_bytes();
-    ctx.bytes["rte_fib/v4"] = h2 - h1;
+    if (ctx.has("rte_lpm6")) {
 
-    rte_lpm6_config l6{};
-    l6.max_rules = static_cast<std::uint32_t>(ctx.n6 + 16);
-    l6.number_tbl8s = ctx.tbl8_6;
-    t0 = thread_cpu_s();
-    ctx.lpm6 = rte_lpm6_create("bench_lpm6", 0, &l6);
-    if (!ctx.lpm6)
-        std::fprintf(stderr, "rte_lpm6_create: %s\n", rte_strerror(rte_errno)), std::exit(1);
-    for (const auto& r : ctx.r6)
-        if (int rc = rte_lpm6_add(ctx.lpm6, r.addr.data(), r.len, r.nh); rc != 0)
-            std::fprintf(stderr, "rte_lpm6_add failed: %s (DPDK memory short? try --no-huge)\n",
-                         rte_strerror(-rc)),
-                std::exit(1);
-    ctx.build_s["rte_lpm6/v6"] = cpu_since(t0);
-    built("rte_lpm6/v6");
+        rte_lpm6_config l6{};
+        l6.max_rules = static_cast<std::uint32_t>(ctx.n6 + 16);
+        l6.number_tbl8s = ctx.tbl8_6;
+        t0 = thread_cpu_s();
+        ctx.lpm6 = rte_lpm6_create("bench_lpm6", 0, &l6);
+        if (!ctx.lpm6)
+            std::fprintf(stderr, "rte_lpm6_create: %s\n", rte_strerror(rte_errno)), std::exit(1);
+        for (const auto& r : ctx.r6)
+            if (int rc = rte_lpm6_add(ctx.lpm6, r.addr.data(), r.len, r.nh); rc != 0)
+                std::fprintf(stderr, "rte_lpm6_add failed: %s (DPDK memory short? try --no-huge)\n",
+                             rte_strerror(-rc)),
+                    std::exit(1);
+        ctx.build_s["rte_lpm6/v6"] = cpu_since(t0);
+        built("rte_lpm6/v6");
+        ctx.bytes["rte_lpm6/v6"] = heap_bytes() - h2;
+    }
     std::size_t h3 = heap_bytes();
-    ctx.bytes["rte_lpm6/v6"] = h3 - h2;
+    if (ctx.has("rte_fib6")) {
 
-    rte_fib6_conf f6{};
-    f6.type = RTE_FIB6_TRIE;
-    f6.default_nh = fib_none;
-    f6.max_routes = static_cast<int>(ctx.n6 + 16);
-    f6.trie.nh_sz = RTE_FIB6_TRIE_4B;
-    f6.trie.num_tbl8 = ctx.tbl8_6 * 2; // the trie splits ranges at both edges
-    t0 = thread_cpu_s();
-    ctx.fib6 = rte_fib6_create("bench_fib6", 0, &f6);
-    if (!ctx.fib6)
-        std::fprintf(stderr, "rte_fib6_create: %s\n", rte_strerror(rte_errno)), std::exit(1);
-    for (const auto& r : ctx.r6)
-        if (int rc = rte_fib6_add(ctx.fib6, r.addr.data(), r.len, r.nh); rc != 0)
-            std::fprintf(stderr, "rte_fib6_add failed: %s (DPDK memory short? try --no-huge)\n",
-                         rte_strerror(-rc)),
-                std::exit(1);
-    ctx.build_s["rte_fib6/v6"] = cpu_since(t0);
-    built("rte_fib6/v6");
-    ctx.bytes["rte_fib6/v6"] = heap_bytes() - h3;
+        rte_fib6_conf f6{};
+        f6.type = RTE_FIB6_TRIE;
+        f6.default_nh = fib_none;
+        f6.max_routes = static_cast<int>(ctx.n6 + 16);
+        f6.trie.nh_sz = RTE_FIB6_TRIE_4B;
+        f6.trie.num_tbl8 = ctx.tbl8_6 * 2; // the trie splits ranges at both edges
+        t0 = thread_cpu_s();
+        ctx.fib6 = rte_fib6_create("bench_fib6", 0, &f6);
+        if (!ctx.fib6)
+            std::fprintf(stderr, "rte_fib6_create: %s\n", rte_strerror(rte_errno)), std::exit(1);
+        for (const auto& r : ctx.r6)
+            if (int rc = rte_fib6_add(ctx.fib6, r.addr.data(), r.len, r.nh); rc != 0)
+                std::fprintf(stderr, "rte_fib6_add failed: %s (DPDK memory short? try --no-huge)\n",
+                             rte_strerror(-rc)),
+                    std::exit(1);
+        ctx.build_s["rte_fib6/v6"] = cpu_since(t0);
+        built("rte_fib6/v6");
+        ctx.bytes["rte_fib6/v6"] = heap_bytes() - h3;
+    }
 }
 
 // Every DPDK answer must equal rsfwd's (and rsfwd is tested against the reference LPM).
@@ -279,18 +293,28 @@ void cross_check() {
     for (auto& [name, k] : ctx.keys4) {
         std::vector<nh_t> a(k.size()), b(k.size()), c(k.size());
         look_rsfwd4(k.data(), a.data(), k.size(), 32);
-        look_lpm(k.data(), b.data(), k.size(), 32);
-        look_fib(k.data(), c.data(), k.size(), 32);
+        std::vector<nh_t> a64(k.size()), a1(k.size());
+        look_rsfwd4(k.data(), a64.data(), k.size(), 64);
+        look_rsfwd4(k.data(), a1.data(), k.size(), 0);
+        if (ctx.has("rte_lpm")) look_lpm(k.data(), b.data(), k.size(), 32);
+        if (ctx.has("rte_fib")) look_fib(k.data(), c.data(), k.size(), 32);
         for (std::size_t i = 0; i < k.size(); ++i)
-            bad += (norm_lpm_bulk(b[i]) != a[i]) + (norm_fib(c[i]) != a[i]);
+            bad += (ctx.has("rte_lpm") && norm_lpm_bulk(b[i]) != a[i]) +
+                   (ctx.has("rte_fib") && norm_fib(c[i]) != a[i]) + (a64[i] != a[i]) +
+                   (a1[i] != a[i]);
     }
     for (auto& [name, k] : ctx.keys6) {
         std::vector<nh_t> a(k.size()), b(k.size()), c(k.size());
         look_rsfwd6(k.data(), a.data(), k.size(), 32);
-        look_lpm6(k.data(), b.data(), k.size(), 32);
-        look_fib6(k.data(), c.data(), k.size(), 32);
+        std::vector<nh_t> a64(k.size()), a1(k.size());
+        look_rsfwd6(k.data(), a64.data(), k.size(), 64);
+        look_rsfwd6(k.data(), a1.data(), k.size(), 0);
+        if (ctx.has("rte_lpm6")) look_lpm6(k.data(), b.data(), k.size(), 32);
+        if (ctx.has("rte_fib6")) look_fib6(k.data(), c.data(), k.size(), 32);
         for (std::size_t i = 0; i < k.size(); ++i)
-            bad += (norm_lpm6_bulk(b[i]) != a[i]) + (norm_fib(c[i]) != a[i]);
+            bad += (ctx.has("rte_lpm6") && norm_lpm6_bulk(b[i]) != a[i]) +
+                   (ctx.has("rte_fib6") && norm_fib(c[i]) != a[i]) + (a64[i] != a[i]) +
+                   (a1[i] != a[i]);
     }
     std::fprintf(stderr, "cross-check rsfwd vs DPDK: %zu mismatches\n", bad);
     if (bad) std::exit(1);
@@ -352,6 +376,7 @@ void register_lookups() {
         for (auto [mname, mode] : modes) {
             auto* k = &keys;
             auto reg = [&](const char* impl, auto fn) {
+                if (std::strcmp(impl, "rsfwd") != 0 && !ctx.has(impl)) return;
                 std::string name =
                     std::string(impl) + "/v4/" + ctx.s4 + "/" + traffic + "/" + mname;
                 std::size_t bytes = ctx.bytes[std::string(impl) + "/v4"];
@@ -371,6 +396,7 @@ void register_lookups() {
         for (auto [mname, mode] : modes) {
             auto* k = &keys;
             auto reg = [&](const char* impl, auto fn) {
+                if (std::strcmp(impl, "rsfwd") != 0 && !ctx.has(impl)) return;
                 std::string name =
                     std::string(impl) + "/v6/" + ctx.s6 + "/" + traffic + "/" + mname;
                 std::size_t bytes = ctx.bytes[std::string(impl) + "/v6"];
@@ -448,62 +474,65 @@ void register_updates() {
             st, "rsfwd/v4", ctx.r4, n4, [](const std::vector<Route4>& v) { ctx.t4.apply({}, v); },
             [](const std::vector<Route4>& v) { ctx.t4.apply(v, {}); });
     })->Unit(benchmark::kMillisecond);
-    benchmark::RegisterBenchmark(("rte_lpm" + p4).c_str(),
-                                 [=](benchmark::State& st) {
-                                     run_updates(
-                                         st, "rte_lpm/v4", ctx.r4, ctx.quick ? 500 : 2000,
-                                         [](const std::vector<Route4>& v) {
-                                             for (auto& r : v)
-                                                 rte_lpm_delete(ctx.lpm, r.addr, r.len);
-                                         },
-                                         [](const std::vector<Route4>& v) {
-                                             for (auto& r : v)
-                                                 rte_lpm_add(ctx.lpm, r.addr, r.len, r.nh);
-                                         });
-                                 })
-        ->Unit(benchmark::kMillisecond)
-        ->Iterations(1);
-    benchmark::RegisterBenchmark(("rte_fib" + p4).c_str(), [=](benchmark::State& st) {
-        run_updates(
-            st, "rte_fib/v4", ctx.r4, ctx.quick ? 500 : 5000,
-            [](const std::vector<Route4>& v) {
-                for (auto& r : v) rte_fib_delete(ctx.fib, r.addr, r.len);
-            },
-            [](const std::vector<Route4>& v) {
-                for (auto& r : v) rte_fib_add(ctx.fib, r.addr, r.len, r.nh);
-            });
-    })->Unit(benchmark::kMillisecond);
+    if (ctx.has("rte_lpm"))
+        benchmark::RegisterBenchmark(("rte_lpm" + p4).c_str(),
+                                     [=](benchmark::State& st) {
+                                         run_updates(
+                                             st, "rte_lpm/v4", ctx.r4, ctx.quick ? 500 : 2000,
+                                             [](const std::vector<Route4>& v) {
+                                                 for (auto& r : v)
+                                                     rte_lpm_delete(ctx.lpm, r.addr, r.len);
+                                             },
+                                             [](const std::vector<Route4>& v) {
+                                                 for (auto& r : v)
+                                                     rte_lpm_add(ctx.lpm, r.addr, r.len, r.nh);
+                                             });
+                                     })
+            ->Unit(benchmark::kMillisecond)
+            ->Iterations(1);
+    if (ctx.has("rte_fib"))
+        benchmark::RegisterBenchmark(("rte_fib" + p4).c_str(), [=](benchmark::State& st) {
+            run_updates(
+                st, "rte_fib/v4", ctx.r4, ctx.quick ? 500 : 5000,
+                [](const std::vector<Route4>& v) {
+                    for (auto& r : v) rte_fib_delete(ctx.fib, r.addr, r.len);
+                },
+                [](const std::vector<Route4>& v) {
+                    for (auto& r : v) rte_fib_add(ctx.fib, r.addr, r.len, r.nh);
+                });
+        })->Unit(benchmark::kMillisecond);
     benchmark::RegisterBenchmark(("rsfwd" + p6).c_str(), [=](benchmark::State& st) {
         run_updates(
             st, "rsfwd/v6", ctx.r6, ctx.quick ? 2000 : 20000,
             [](const std::vector<Route6>& v) { ctx.t6.apply({}, v); },
             [](const std::vector<Route6>& v) { ctx.t6.apply(v, {}); });
     })->Unit(benchmark::kMillisecond);
-    benchmark::RegisterBenchmark(("rte_lpm6" + p6).c_str(),
-                                 [=](benchmark::State& st) {
-                                     run_updates(
-                                         st, "rte_lpm6/v6", ctx.r6, ctx.quick ? 50 : 200,
-                                         [](const std::vector<Route6>& v) {
-                                             for (auto& r : v)
-                                                 rte_lpm6_delete(ctx.lpm6, r.addr.data(), r.len);
-                                         },
-                                         [](const std::vector<Route6>& v) {
-                                             for (auto& r : v)
-                                                 rte_lpm6_add(ctx.lpm6, r.addr.data(), r.len, r.nh);
-                                         });
-                                 })
-        ->Unit(benchmark::kMillisecond)
-        ->Iterations(1);
-    benchmark::RegisterBenchmark(("rte_fib6" + p6).c_str(), [=](benchmark::State& st) {
-        run_updates(
-            st, "rte_fib6/v6", ctx.r6, ctx.quick ? 500 : 5000,
-            [](const std::vector<Route6>& v) {
-                for (auto& r : v) rte_fib6_delete(ctx.fib6, r.addr.data(), r.len);
-            },
-            [](const std::vector<Route6>& v) {
-                for (auto& r : v) rte_fib6_add(ctx.fib6, r.addr.data(), r.len, r.nh);
-            });
-    })->Unit(benchmark::kMillisecond);
+    if (ctx.has("rte_lpm6"))
+        benchmark::RegisterBenchmark(
+            ("rte_lpm6" + p6).c_str(),
+            [=](benchmark::State& st) {
+                run_updates(
+                    st, "rte_lpm6/v6", ctx.r6, ctx.quick ? 50 : 200,
+                    [](const std::vector<Route6>& v) {
+                        for (auto& r : v) rte_lpm6_delete(ctx.lpm6, r.addr.data(), r.len);
+                    },
+                    [](const std::vector<Route6>& v) {
+                        for (auto& r : v) rte_lpm6_add(ctx.lpm6, r.addr.data(), r.len, r.nh);
+                    });
+            })
+            ->Unit(benchmark::kMillisecond)
+            ->Iterations(1);
+    if (ctx.has("rte_fib6"))
+        benchmark::RegisterBenchmark(("rte_fib6" + p6).c_str(), [=](benchmark::State& st) {
+            run_updates(
+                st, "rte_fib6/v6", ctx.r6, ctx.quick ? 500 : 5000,
+                [](const std::vector<Route6>& v) {
+                    for (auto& r : v) rte_fib6_delete(ctx.fib6, r.addr.data(), r.len);
+                },
+                [](const std::vector<Route6>& v) {
+                    for (auto& r : v) rte_fib6_add(ctx.fib6, r.addr.data(), r.len, r.nh);
+                });
+        })->Unit(benchmark::kMillisecond);
     // Deep copy cost (the double-buffered data plane copies once at start-up).
     benchmark::RegisterBenchmark(("rsfwd/v4/" + ctx.s4 + "/copy").c_str(),
                                  [](benchmark::State& st) {
@@ -586,7 +615,16 @@ int main(int argc, char** argv) {
             size6 = std::strtoul(argv[i] + 5, nullptr, 10);
         else if (std::strcmp(argv[i], "--no-huge") == 0)
             force_no_huge = true;
-        else
+        else if (std::strncmp(argv[i], "--dpdk=", 7) == 0) {
+            ctx.dpdk.clear();
+            std::string l = argv[i] + 7;
+            for (std::size_t b = 0; b <= l.size();) {
+                std::size_t e = l.find(',', b);
+                if (e == std::string::npos) e = l.size();
+                if (e > b) ctx.dpdk.insert(l.substr(b, e - b));
+                b = e + 1;
+            }
+        } else
             args.push_back(argv[i]);
     }
     if (const char* e = std::getenv("RSFWD_LPM_BENCH_QUICK"); e && *e && *e != '0')
@@ -612,9 +650,16 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "generated tables in %.2f s (IPv6 tbl8 groups: %u)\n", secs_since(t0),
                  ctx.tbl8_6);
     // DPDK tables on hugepages when enough are free (how DPDK is deployed), else --no-huge.
-    std::size_t need = (std::size_t{64} << 20) * 4 + std::size_t{tbl8_needed4(ctx.r4)} * 2048 +
-                       std::size_t{ctx.tbl8_6} * 1024 * 3 + ctx.n4 * 160 + ctx.n6 * 200 +
-                       (std::size_t{128} << 20);
+    // Heap each selected DPDK table takes (measured at 1M/250k: rte_lpm 73 MiB, rte_fib 453 MiB,
+    // rte_lpm6 250 MiB, rte_fib6 500 MiB), scaled, plus slack. A v4-only or v6-only --dpdk=
+    // selection fits in 1 GiB of hugepages where all four do not.
+    constexpr std::size_t mib = std::size_t{1} << 20;
+    std::size_t need = 128 * mib;
+    if (ctx.has("rte_lpm"))
+        need += 64 * mib + std::size_t{tbl8_needed4(ctx.r4)} * 1024 + ctx.n4 * 16;
+    if (ctx.has("rte_fib")) need += 64 * mib + ctx.n4 * 400;
+    if (ctx.has("rte_lpm6")) need += std::size_t{ctx.tbl8_6} * 1100 + ctx.n6 * 300 + 32 * mib;
+    if (ctx.has("rte_fib6")) need += std::size_t{ctx.tbl8_6} * 2900 + ctx.n6 * 300 + 32 * mib;
     // Quick (CI) runs never take hugepages, which other jobs on the host may need.
     ctx.huge = !force_no_huge && !ctx.quick && free_hugepage_bytes() >= need;
     // Same page size for everyone: without DPDK hugepages, rsfwd's tables skip THP too.

@@ -120,6 +120,44 @@ TEST(Lpm4, EmptyTable) {
     EXPECT_GT(t.bytes(), 0u);
 }
 
+// Empty and small tables use an 8-bit root (a few KiB); growing past detail::small_max routes
+// switches to the 18-bit root (with compact /24 blocks), shrinking below small_max / 4 switches
+// back. Lookups must be right at every step, across both switches, incremental and batched.
+TEST(Lpm4, GrowsAndShrinksAcrossRootSizes) {
+    Table4 t;
+    EXPECT_LT(t.bytes(), std::size_t{16} << 10);
+    auto routes = gen_bgp4(3 * rsfwd::lpm::detail::small_max, 31, 500);
+    routes.push_back({0, 0, 7});                 // default route
+    routes.push_back({ip4(10, 1, 2, 3), 32, 8}); // host route inside a /24
+    routes.push_back({ip4(10, 1, 2, 0), 25, 9});
+    RefTable4 ref;
+    auto keys = keys4(routes, 4000, 32);
+    for (std::size_t i = 0; i < routes.size(); ++i) {
+        const auto& r = routes[i];
+        t.insert(r.addr, r.len, r.nh);
+        ref.insert(r.addr, r.len, r.nh);
+        if (i % 700 == 0 || i + 1 == routes.size()) check4(t, ref, keys);
+    }
+    EXPECT_GT(t.bytes(), std::size_t{1} << 20); // big root now
+    for (std::size_t i = 0; i + 100 < routes.size(); ++i) {
+        t.remove(routes[i].addr, routes[i].len);
+        ref.remove(routes[i].addr, routes[i].len);
+        if (i % 700 == 0) check4(t, ref, keys);
+    }
+    check4(t, ref, keys);
+    EXPECT_LT(t.bytes(), std::size_t{512} << 10); // small root again (big: > 1 MiB)
+    // Batched: one apply() crossing the threshold up, one down.
+    std::vector<Route4> none;
+    t.apply(routes, none);
+    for (const auto& r : routes) ref.insert(r.addr, r.len, r.nh);
+    check4(t, ref, keys);
+    std::vector<Route4> most(routes.begin() + 50, routes.end());
+    t.apply(none, most);
+    for (const auto& r : most) ref.remove(r.addr, r.len);
+    check4(t, ref, keys);
+    EXPECT_EQ(Table4::build(t.routes()).size(), ref.size());
+}
+
 TEST(Lpm4, EdgeCases) {
     Table4 t;
     RefTable4 ref;
@@ -444,6 +482,29 @@ TEST_P(Lpm6Random, BuildAndInterleavedUpdates) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, Lpm6Random, ::testing::Range(1, 7));
+
+TEST(Lpm6, GrowsAndShrinksAcrossRootSizes) {
+    Table6 t;
+    EXPECT_LT(t.bytes(), std::size_t{16} << 10);
+    auto routes = gen_bgp6(3 * rsfwd::lpm::detail::small_max, 33, 500);
+    routes.push_back({Addr6{}, 0, 7});
+    RefTable6 ref;
+    auto keys = keys6(routes, 4000, 34);
+    for (std::size_t i = 0; i < routes.size(); ++i) {
+        const auto& r = routes[i];
+        t.insert(r.addr, r.len, r.nh);
+        ref.insert(r.addr, r.len, r.nh);
+        if (i % 700 == 0 || i + 1 == routes.size()) check6(t, ref, keys);
+    }
+    EXPECT_GT(t.bytes(), std::size_t{1} << 20);
+    for (std::size_t i = 0; i + 100 < routes.size(); ++i) {
+        t.remove(routes[i].addr, routes[i].len);
+        ref.remove(routes[i].addr, routes[i].len);
+        if (i % 700 == 0) check6(t, ref, keys);
+    }
+    check6(t, ref, keys);
+    EXPECT_LT(t.bytes(), std::size_t{512} << 10);
+}
 
 TEST(Lpm6, BgpShapedTableAndCopies) {
     auto routes = gen_bgp6(scaled(250000), 9, 65536);
