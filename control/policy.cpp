@@ -251,6 +251,9 @@ struct RouteServer::Impl {
     std::vector<IpAddr> circuit_port_ip, site_port_ip;
 
     std::vector<PrefixMap<InEntry>> rib_in; // per input ordinal
+    // E8 with max_prefix_action: ignore: warned since the peer last went over its limit (one
+    // warning per crossing, not one per UPDATE: a 1M feed past the limit would log 1M lines).
+    std::vector<bool> over_limit_warned; // per input ordinal
     PrefixMap<PrefixInfo> prefixes;
     // Per prefix: one OutKey per output ordinal and one selector per view (0 none, 2 ars_vr /
     // er_vr, 3 site_vr), in flat arenas (one row per prefix id) rather than two small vectors
@@ -858,9 +861,11 @@ struct RouteServer::Impl {
         if (peer.kind == PeerKind::nva) {
             const auto limit = cfg.route_server.max_prefixes;
             // E8 (FAQ counting): routes held from the peer plus the routes in this UPDATE.
-            if (rib.size() + routes.size() > limit) {
-                const bool teardown =
-                    cfg.route_server.max_prefix_action == MaxPrefixAction::teardown;
+            const bool teardown = cfg.route_server.max_prefix_action == MaxPrefixAction::teardown;
+            if (rib.size() + routes.size() <= limit) {
+                over_limit_warned[ord] = false; // back under: the next crossing warns again
+            } else if (teardown || !over_limit_warned[ord]) {
+                over_limit_warned[ord] = !teardown;
                 b.events.push_back({teardown ? PolicyEventKind::max_prefix_teardown
                                              : PolicyEventKind::max_prefix_warning,
                                     peer,
@@ -945,6 +950,7 @@ RouteServer::Impl::Impl(const Config& c) : cfg(c) {
     ord_vpngw = static_cast<std::uint16_t>(n_in + 1);
     n_out = n_in + 2;
     rib_in.resize(n_in);
+    over_limit_warned.assign(n_in, false);
     active.assign(n_out, true);
     ord_key.resize(n_out);
     for (std::size_t n = 0; n < n_nva; ++n) {
@@ -1110,6 +1116,7 @@ PolicyDelta RouteServer::peer_down(PeerKey peer) {
     std::vector<Prefix> ps;
     for (const auto& [p, e] : impl_->rib_in[ord]) ps.push_back(p);
     impl_->clear_peer(ord);
+    impl_->over_limit_warned[ord] = false; // a new session warns again (E8)
     if (peer.kind == PeerKind::nva) {
         std::sort(ps.begin(), ps.end());
         impl_->check_consistency(b, peer.index, ps);

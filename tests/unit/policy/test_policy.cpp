@@ -587,6 +587,32 @@ TEST(RuleE, E8_MaxPrefixTeardownCountsHeldPlusIncoming) {
     EXPECT_EQ(rs2.adj_rib_in(nva1_0).size(), 3u);
 }
 
+// E8 with ignore: one warning when the peer goes over its limit, not one per UPDATE; it warns
+// again after the peer came back under the limit, and after its session went down.
+TEST(RuleE, E8_IgnoreWarnsOncePerCrossing) {
+    auto rs = make(t0_yaml("  max_prefixes: 2\n  max_prefix_action: ignore\n"));
+    auto warnings = [](const PolicyDelta& d) {
+        return std::count_if(d.events.begin(), d.events.end(), [](const PolicyEvent& e) {
+            return e.kind == PolicyEventKind::max_prefix_warning;
+        });
+    };
+    EXPECT_EQ(warnings(rs.announce(nva1_0, R("192.168.1.0/24", "65001"))), 0);
+    EXPECT_EQ(warnings(rs.announce(nva1_0, R("192.168.2.0/24", "65001"))), 0); // 1 + 1 <= 2
+    EXPECT_EQ(warnings(rs.announce(nva1_0, R("192.168.3.0/24", "65001"))), 1); // 2 + 1 > 2
+    EXPECT_EQ(warnings(rs.announce(nva1_0, R("192.168.4.0/24", "65001"))), 0);
+    EXPECT_EQ(rs.adj_rib_in(nva1_0).size(), 4u); // ignore: every route still applied
+    rs.withdraw(nva1_0, P("192.168.1.0/24"));
+    rs.withdraw(nva1_0, P("192.168.2.0/24"));
+    rs.withdraw(nva1_0, P("192.168.3.0/24"));
+    EXPECT_EQ(warnings(rs.announce(nva1_0, R("192.168.1.0/24", "65001"))), 0); // 1 + 1 <= 2
+    EXPECT_EQ(warnings(rs.announce(nva1_0, R("192.168.5.0/24", "65001"))), 1); // over again
+    rs.peer_down(nva1_0);
+    EXPECT_EQ(warnings(rs.announce(nva1_0, std::vector<Route>{R("192.168.1.0/24", "65001"),
+                                                              R("192.168.2.0/24", "65001"),
+                                                              R("192.168.3.0/24", "65001")})),
+              1);
+}
+
 TEST(RuleE, E12_ThirdPartyNextHopKept) {
     auto rs = t0();
     nva_announce(rs, 0, R("192.168.80.0/24", "65001", "10.1.2.200"));
