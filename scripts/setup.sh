@@ -16,7 +16,7 @@ PACKAGES=(
     # DPDK tools and example sources (testpmd, telemetry client, l3fwd sources for bench/)
     dpdk dpdk-doc
     # tests, lab and benchmarks: real BGP peers, packet tools, namespaces
-    gobgpd frr python3-scapy tcpdump iproute2 iputils-ping procps util-linux jq ethtool bpftool
+    gobgpd frr bird2 python3-scapy tcpdump iproute2 iputils-ping procps util-linux jq ethtool bpftool
     python3-matplotlib
 )
 HUGEPAGES=${RSFWD_HUGEPAGES:-512}

@@ -1200,6 +1200,13 @@ std::vector<std::vector<std::uint8_t>> encode_updates(std::span<const Route> ann
                                                       std::span<const Prefix> withdrawn,
                                                       const EncodeContext& ctx,
                                                       std::size_t* dropped) {
+    return encode_updates(announced, {}, withdrawn, ctx, dropped);
+}
+
+std::vector<std::vector<std::uint8_t>>
+encode_updates(std::span<const Route> announced,
+               std::span<const std::vector<RawAttr>* const> transit,
+               std::span<const Prefix> withdrawn, const EncodeContext& ctx, std::size_t* dropped) {
     std::vector<std::vector<std::uint8_t>> out;
     constexpr std::size_t limit = max_message_len;
 
@@ -1243,16 +1250,22 @@ std::vector<std::vector<std::uint8_t>> encode_updates(std::span<const Route> ann
         flush();
     }
 
-    // Announcements grouped by attributes (the route with its prefix cleared is the key).
-    std::map<Route, std::vector<const Route*>> groups;
-    for (const auto& r : announced) {
-        Route key = r;
-        key.prefix = Prefix{};
+    // Announcements grouped by attributes (the route with its prefix cleared, plus the transit
+    // attributes, is the key).
+    std::map<std::pair<Route, std::vector<RawAttr>>, std::vector<const Route*>> groups;
+    for (std::size_t i = 0; i < announced.size(); ++i) {
+        const Route& r = announced[i];
+        std::pair<Route, std::vector<RawAttr>> key{r, {}};
+        key.first.prefix = Prefix{};
+        if (i < transit.size() && transit[i] != nullptr) key.second = *transit[i];
         groups[std::move(key)].push_back(&r);
     }
     for (const auto& [key, routes] : groups) {
         const Route& first = *routes.front();
         const bool classic = classic_route(first);
+        UpdateMsg extras_msg;
+        extras_msg.unknown_transitive = key.second;
+        const UpdateMsg* extras = key.second.empty() ? nullptr : &extras_msg;
         Writer w;
         std::size_t mp_len_at = 0, alen_at = 0, count = 0;
         auto start = [&] {
@@ -1262,7 +1275,7 @@ std::vector<std::vector<std::uint8_t>> encode_updates(std::span<const Route> ann
             w.u16(0);
             if (!classic) mp_len_at = begin_mp_reach(w, first.prefix.family(), first.next_hop);
             if (classic) {
-                write_common_attrs(w, first, nullptr, true, ctx);
+                write_common_attrs(w, first, extras, true, ctx);
                 w.put16(alen_at, static_cast<std::uint16_t>(w.out.size() - alen_at - 2));
             }
             count = 0;
@@ -1270,13 +1283,13 @@ std::vector<std::vector<std::uint8_t>> encode_updates(std::span<const Route> ann
         std::vector<std::uint8_t> tail; // non-MP attributes, appended after MP_REACH's NLRI
         if (!classic) {
             Writer t;
-            write_common_attrs(t, first, nullptr, false, ctx);
+            write_common_attrs(t, first, extras, false, ctx);
             tail = std::move(t.out);
         }
         // A path so long that one route does not fit in 4096 bytes cannot be sent at all.
         {
             Writer probe;
-            write_common_attrs(probe, first, nullptr, classic, ctx);
+            write_common_attrs(probe, first, extras, classic, ctx);
             const std::size_t mp_overhead = classic ? 0 : 4 + 5 + 16 + 1;
             if (23 + mp_overhead + probe.out.size() + 17 > limit) {
                 if (dropped) *dropped += routes.size();

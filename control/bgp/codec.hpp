@@ -223,6 +223,13 @@ struct EncodeContext {
 encode_updates(std::span<const Route> announced, std::span<const Prefix> withdrawn,
                const EncodeContext& ctx, std::size_t* dropped = nullptr);
 
+// As above, with attributes passed on unchanged (RFC 4271 §5: unknown optional transitive ones,
+// Partial bit set): transit[i] belongs to announced[i] (nullptr or empty = none); routes share
+// a message only when their transit attributes are equal too. transit.size() == announced.size().
+[[nodiscard]] std::vector<std::vector<std::uint8_t>> encode_updates(
+    std::span<const Route> announced, std::span<const std::vector<RawAttr>* const> transit,
+    std::span<const Prefix> withdrawn, const EncodeContext& ctx, std::size_t* dropped = nullptr);
+
 // End-of-RIB marker for a family (RFC 4724).
 [[nodiscard]] std::vector<std::uint8_t> encode_end_of_rib(AfiSafi family);
 

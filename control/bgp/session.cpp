@@ -108,9 +108,49 @@ Connection::Connection(asio::io_context& io, tcp::socket s, bool out, std::uint6
     : sock(std::move(s)), outgoing(out), id(i), rbuf(read_buffer), last_rx(Clock::now()),
       hold_timer(io), keepalive_timer(io), close_timer(io) {}
 
-Session::Session(asio::io_context& io, SpeakerHandler& handler, PeerConfig cfg)
+// ---------------------------------------------------------------------------------------------
+// Transit attributes (RFC 4271 §5)
+// ---------------------------------------------------------------------------------------------
+
+void TransitStore::put(const void* from, const Route& r, const Attrs& attrs) {
+    auto& v = by_prefix_[r.prefix];
+    std::erase_if(v, [&](const Entry& e) { return e.from == from; });
+    v.push_back(Entry{from, r.as_path.str(), attrs});
+}
+
+void TransitStore::erase(const void* from, const Prefix& p) {
+    auto it = by_prefix_.find(p);
+    if (it == by_prefix_.end()) return;
+    std::erase_if(it->second, [&](const Entry& e) { return e.from == from; });
+    if (it->second.empty()) by_prefix_.erase(it);
+}
+
+void TransitStore::erase_all(const void* from) {
+    for (auto it = by_prefix_.begin(); it != by_prefix_.end();) {
+        std::erase_if(it->second, [&](const Entry& e) { return e.from == from; });
+        it = it->second.empty() ? by_prefix_.erase(it) : std::next(it);
+    }
+}
+
+TransitStore::Attrs TransitStore::find(const void* to, const Route& r) const {
+    auto it = by_prefix_.find(r.prefix);
+    if (it == by_prefix_.end()) return nullptr;
+    const auto out = r.as_path.str();
+    for (const auto& e : it->second) {
+        if (e.from == to) continue; // never back to where it came from
+        const bool suffix = e.path.empty() || out == e.path ||
+                            (out.size() > e.path.size() &&
+                             out.compare(out.size() - e.path.size(), e.path.size(), e.path) == 0 &&
+                             out[out.size() - e.path.size() - 1] == ' ');
+        if (suffix) return e.attrs;
+    }
+    return nullptr;
+}
+
+Session::Session(asio::io_context& io, SpeakerHandler& handler, PeerConfig cfg,
+                 std::shared_ptr<TransitStore> transit)
     : io_(io), handler_(handler), cfg_(std::move(cfg)), ebgp_(cfg_.local_as != cfg_.remote_as),
-      retry_timer_(io) {}
+      retry_timer_(io), transit_(transit ? std::move(transit) : std::make_shared<TransitStore>()) {}
 
 Session::~Session() = default;
 
@@ -159,6 +199,7 @@ void Session::stop(std::uint8_t cease_subcode) {
     held_.clear();
     advertised_.clear();
     pending_.clear();
+    pending_transit_.clear();
     base_state_ = SessionState::idle;
 }
 
@@ -275,13 +316,18 @@ void Session::accept(tcp::socket sock) {
         spdlog::info("bgp {}: incoming connection rejected: {}", cfg_.name, why);
         auto c = std::make_shared<Connection>(io_, std::move(sock), false, next_conn_id_++);
         c->closed = true;
-        c->wq.push_back(encode_notification(Notification{err::cease, subcode, {}}));
+        c->push(encode_notification(Notification{err::cease, subcode, {}}));
         c->close_after_write = true;
         do_write(c);
     };
     if (stopped_) return reject(err::admin_shutdown, "session stopped");
     if (Clock::now() < idle_until_) return reject(err::connection_rejected, "idle hold");
-    if (est_) return reject(err::collision_resolution, "already Established (§6.8)");
+    if (est_) {
+        ++collisions_;
+        note_event("incoming connection refused with Cease / Connection Collision Resolution: "
+                   "already Established (§6.8)");
+        return reject(err::collision_resolution, "already Established (§6.8)");
+    }
     // At most one connection per direction: a new incoming one replaces an older incoming one.
     for (auto c : std::vector<ConnPtr>(conns_)) {
         if (!c->outgoing) close_conn(c, std::nullopt, "replaced by a new incoming connection");
@@ -400,7 +446,13 @@ void Session::handle_message(const ConnPtr& c, std::span<const std::uint8_t> msg
         return on_update(c, std::move(*u), res);
     }
     if (auto* n = std::get_if<Notification>(&m)) {
-        close_conn(c, std::nullopt, "received NOTIFICATION " + n->str());
+        // The peer resolving a collision against this connection (§6.8) is an event.
+        const bool collision =
+            c != est_ && n->code == err::cease && n->subcode == err::collision_resolution;
+        close_conn(c, std::nullopt,
+                   (collision ? "replaced by the peer's other connection: received NOTIFICATION "
+                              : "received NOTIFICATION ") +
+                       n->str());
         return;
     }
     if (auto* rr = std::get_if<RouteRefreshMsg>(&m)) {
@@ -472,6 +524,8 @@ void Session::on_established(const ConnPtr& c) {
     held_.clear();
     advertised_.clear();
     pending_.clear();
+    pending_transit_.clear();
+    stalled_ = false;
     prefixes_received_ = 0;
     const auto& o = *c->peer_open;
     remote_id_ = o.bgp_id;
@@ -506,6 +560,7 @@ void Session::on_update(const ConnPtr& c, UpdateMsg u, const DecodeResult& res) 
     std::vector<Prefix> withdrawn;
     for (const auto& p : u.withdrawn) {
         if (held_.erase(p) != 0) withdrawn.push_back(p);
+        if (!transit_->empty()) transit_->erase(this, p);
     }
     // E8: routes held from the peer plus the routes in this UPDATE (re-announcements count).
     if (cfg_.max_prefixes != 0 && held_.size() + u.announced.size() > cfg_.max_prefixes) {
@@ -522,9 +577,20 @@ void Session::on_update(const ConnPtr& c, UpdateMsg u, const DecodeResult& res) 
     }
     std::vector<Route> announced;
     announced.reserve(u.announced.size());
+    // RFC 4271 §5: unknown optional transitive attributes travel on with these routes (the
+    // decoder already set their Partial bit). Stored before the handler runs, because the
+    // owner re-advertises from inside on_routes.
+    TransitStore::Attrs transit;
+    if (!u.unknown_transitive.empty()) {
+        transit = std::make_shared<const std::vector<RawAttr>>(std::move(u.unknown_transitive));
+    }
     for (auto& r : u.announced) {
         if (!family_ok(r.prefix.family())) continue; // family not negotiated: ignore
         held_[r.prefix] = false;
+        if (transit)
+            transit_->put(this, r, transit);
+        else if (!transit_->empty())
+            transit_->erase(this, r.prefix); // implicit withdraw of the earlier attributes
         announced.push_back(std::move(r));
     }
     prefixes_received_ += announced.size();
@@ -546,6 +612,7 @@ void Session::on_route_refresh(const ConnPtr& c, const RouteRefreshMsg& rr) {
         std::vector<Prefix> gone;
         for (auto i = held_.begin(); i != held_.end();) {
             if (i->second && i->first.family() == fam) {
+                if (!transit_->empty()) transit_->erase(this, i->first);
                 gone.push_back(i->first);
                 i = held_.erase(i);
             } else {
@@ -573,7 +640,7 @@ void Session::on_route_refresh(const ConnPtr& c, const RouteRefreshMsg& rr) {
 void Session::send(const ConnPtr& c, std::vector<std::uint8_t> bytes) {
     if (c->closed) return;
     ++msgs_out_;
-    c->wq.push_back(std::move(bytes));
+    c->push(std::move(bytes));
     if (c->in_flight == 0) do_write(c);
 }
 
@@ -596,9 +663,9 @@ void Session::do_write(const ConnPtr& c) {
     asio::async_write(c->sock, bufs, [weak, c](const boost::system::error_code& ec, std::size_t) {
         const auto n = c->in_flight;
         c->in_flight = 0;
-        for (std::size_t i = 0; i < n && !c->wq.empty(); ++i) c->wq.pop_front();
+        for (std::size_t i = 0; i < n && !c->wq.empty(); ++i) c->pop_front();
         if (ec) {
-            c->wq.clear();
+            c->clear_queue();
             auto self = weak.lock();
             if (self && !c->closed) {
                 self->close_conn(c, std::nullopt, "write: " + ec.message());
@@ -608,9 +675,17 @@ void Session::do_write(const ConnPtr& c) {
             }
             return;
         }
+        auto self = weak.lock();
+        // The write-queue cap: UPDATE generation paused at write_queue_high resumes once the
+        // peer has read enough (flush() runs on the next loop turn, after this write restarts).
+        if (self && self->stalled_ && c == self->est_ && !c->closed &&
+            c->wq_bytes <= self->cfg_.write_queue_low) {
+            self->stalled_ = false;
+            self->post_flush();
+        }
         // Session-free path: the write loop only needs the connection.
         if (c->wq.empty() && !c->close_after_write) return;
-        if (auto self = weak.lock()) {
+        if (self) {
             self->do_write(c);
         } else {
             boost::system::error_code ig;
@@ -637,9 +712,16 @@ void Session::arm_keepalive(const ConnPtr& c) {
     c->keepalive_timer.expires_after(every);
     c->keepalive_timer.async_wait([self, c](const boost::system::error_code& ec) {
         if (ec || c->closed) return;
-        self->send(c, encode_keepalive());
+        // Any message resets the peer's hold timer: a KEEPALIVE behind queued messages adds
+        // nothing, and skipping it keeps a non-reading peer's queue from growing (the cap).
+        if (c->wq.empty()) self->send(c, encode_keepalive());
         self->arm_keepalive(c);
     });
+}
+
+void Session::note_event(std::string what) {
+    spdlog::info("bgp {}: {}", cfg_.name, what);
+    last_event_ = std::move(what);
 }
 
 void Session::close_conn(const ConnPtr& c, std::optional<Notification> n, const std::string& reason,
@@ -648,12 +730,19 @@ void Session::close_conn(const ConnPtr& c, std::optional<Notification> n, const 
     c->closed = true;
     c->hold_timer.cancel();
     c->keepalive_timer.cancel();
+    // §6.8: closing the losing connection of a collision (or a duplicate one) is how a healthy
+    // session is kept, not a failure: an event, not last_error.
+    const bool collision =
+        c != est_ && (n ? n->code == err::cease && n->subcode == err::collision_resolution
+                        : reason.rfind("replaced by", 0) == 0);
+    std::string& note = collision ? last_event_ : last_error_;
+    if (collision) ++collisions_;
     if (n) {
-        last_error_ = fmt::format("sent {}: {}", n->str(), reason);
+        note = fmt::format("sent {}: {}", n->str(), reason);
         // Keep what is being written, drop the rest, then the NOTIFICATION, then close.
-        while (c->wq.size() > c->in_flight) c->wq.pop_back();
+        while (c->wq.size() > c->in_flight) c->pop_back();
         ++msgs_out_;
-        c->wq.push_back(encode_notification(*n));
+        c->push(encode_notification(*n));
         c->close_after_write = true;
         c->close_timer.expires_after(std::chrono::seconds(2));
         c->close_timer.async_wait([c](const boost::system::error_code& ec) {
@@ -663,14 +752,14 @@ void Session::close_conn(const ConnPtr& c, std::optional<Notification> n, const 
         });
         if (c->in_flight == 0) do_write(c);
     } else {
-        last_error_ = reason;
+        note = reason;
         boost::system::error_code ig;
         c->sock.shutdown(tcp::socket::shutdown_both, ig);
         c->sock.close(ig);
-        c->wq.clear();
+        c->clear_queue();
     }
     if (was_processing) {
-        spdlog::info("bgp {}: connection closed: {}", cfg_.name, last_error_);
+        spdlog::info("bgp {}: connection closed: {}", cfg_.name, note);
     }
     std::erase(conns_, c);
     if (c == est_) {
@@ -678,6 +767,9 @@ void Session::close_conn(const ConnPtr& c, std::optional<Notification> n, const 
         held_.clear();
         advertised_.clear();
         pending_.clear();
+        pending_transit_.clear();
+        transit_->erase_all(this);
+        stalled_ = false;
         since_ = Clock::now();
         if (!stopped_) {
             schedule_restart(idle.value_or(cfg_.connect_retry));
@@ -728,8 +820,17 @@ std::optional<Route> Session::export_route(const Route& r) const {
 
 bool Session::advertise(std::span<const Route> routes) {
     if (!est_) return false;
+    const bool transit = !transit_->empty();
     for (const auto& r : routes) {
-        if (auto e = export_route(r)) pending_[r.prefix] = std::move(*e);
+        auto e = export_route(r);
+        if (!e) continue;
+        pending_[r.prefix] = std::move(*e);
+        if (!transit) continue;
+        // Matched on the path as the owner gives it (before our own prepend).
+        if (auto a = transit_->find(this, r))
+            pending_transit_[r.prefix] = std::move(a);
+        else
+            pending_transit_.erase(r.prefix);
     }
     post_flush();
     return true;
@@ -737,7 +838,10 @@ bool Session::advertise(std::span<const Route> routes) {
 
 bool Session::withdraw(std::span<const Prefix> prefixes) {
     if (!est_) return false;
-    for (const auto& p : prefixes) pending_[p] = std::nullopt;
+    for (const auto& p : prefixes) {
+        pending_[p] = std::nullopt;
+        if (!pending_transit_.empty()) pending_transit_.erase(p);
+    }
     post_flush();
     return true;
 }
@@ -759,28 +863,64 @@ void Session::flush() {
     flush_posted_ = false;
     if (!est_ || est_->closed) {
         pending_.clear();
+        pending_transit_.clear();
         return;
     }
+    // Encode in batches and stop at the write-queue cap: a peer that stops reading holds at
+    // most write_queue_high bytes + one batch of ours; the rest stays in pending_, where later
+    // changes to a prefix replace earlier ones (so it is bounded by the Adj-RIB-Out's size).
+    // do_write() resumes us once the queue drained below write_queue_low.
+    constexpr std::size_t batch = 8192;
     std::vector<Route> ann;
     std::vector<Prefix> wd;
-    ann.reserve(pending_.size());
-    for (auto& [p, r] : pending_) {
-        if (r) {
-            advertised_.insert(p);
-            ann.push_back(std::move(*r));
-        } else if (advertised_.erase(p) != 0) {
-            wd.push_back(p);
+    std::vector<const std::vector<RawAttr>*> transit; // parallel to ann, when any
+    std::vector<TransitStore::Attrs> keep;            // holds them while encoding
+    while (!pending_.empty()) {
+        if (est_->wq_bytes >= cfg_.write_queue_high) {
+            if (!stalled_) {
+                stalled_ = true;
+                ++write_stalls_;
+                spdlog::debug("bgp {}: write queue at {} bytes, {} changes wait for the peer",
+                              cfg_.name, est_->wq_bytes, pending_.size());
+            }
+            return;
         }
+        ann.clear();
+        wd.clear();
+        transit.clear();
+        keep.clear();
+        auto it = pending_.begin();
+        for (std::size_t k = 0; k < batch && it != pending_.end(); ++k) {
+            auto& [p, r] = *it;
+            if (r) {
+                advertised_.insert(p);
+                if (!pending_transit_.empty()) {
+                    const std::vector<RawAttr>* t = nullptr;
+                    if (auto x = pending_transit_.find(p); x != pending_transit_.end()) {
+                        keep.push_back(std::move(x->second));
+                        t = keep.back().get();
+                        pending_transit_.erase(x);
+                    }
+                    transit.resize(ann.size(), nullptr);
+                    transit.push_back(t);
+                }
+                ann.push_back(std::move(*r));
+            } else if (advertised_.erase(p) != 0) {
+                wd.push_back(p);
+            }
+            it = pending_.erase(it);
+        }
+        std::size_t dropped = 0;
+        if (!transit.empty()) transit.resize(ann.size(), nullptr);
+        auto msgs = encode_updates(ann, transit, wd, ectx_, &dropped);
+        if (dropped != 0) {
+            spdlog::warn("bgp {}: {} routes not sent: attributes exceed 4096 bytes", cfg_.name,
+                         dropped);
+        }
+        updates_out_ += msgs.size();
+        for (auto& m : msgs) send(est_, std::move(m));
     }
-    pending_.clear();
-    std::size_t dropped = 0;
-    auto msgs = encode_updates(ann, wd, ectx_, &dropped);
-    if (dropped != 0) {
-        spdlog::warn("bgp {}: {} routes not sent: attributes exceed 4096 bytes", cfg_.name,
-                     dropped);
-    }
-    updates_out_ += msgs.size();
-    for (auto& m : msgs) send(est_, std::move(m));
+    stalled_ = false;
     if (send_eor_) {
         send_eor_ = false;
         for (const auto& f : families_) send(est_, encode_end_of_rib(f));
@@ -807,6 +947,11 @@ SessionInfo Session::info() const {
     i.treat_as_withdraw = taw_;
     i.established_count = established_count_;
     i.last_error = last_error_;
+    i.last_event = last_event_;
+    i.collisions = collisions_;
+    i.write_stalls = write_stalls_;
+    i.write_queue_bytes = est_ ? est_->wq_bytes : 0;
+    i.pending_changes = pending_.size();
     return i;
 }
 

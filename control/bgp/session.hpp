@@ -6,7 +6,8 @@
 // enforces max-prefix (E8) and hold timers, and encodes the owner's Adj-RIB-Out changes.
 // Thread: the io_context thread only. Lifetime: shared_ptr; every pending asynchronous operation
 // holds a reference, and stop() makes them no-ops.
-// Cost: one read buffer (64 KiB) per connection; write queues hold encoded UPDATEs until sent.
+// Cost: one read buffer (64 KiB) per connection; the write queue holds encoded messages until
+// sent, at most PeerConfig::write_queue_high bytes of UPDATEs plus one batch (see flush()).
 #pragma once
 
 #include "control/bgp/codec.hpp"
@@ -43,6 +44,23 @@ struct Connection {
     std::size_t rlen = 0;
     std::deque<std::vector<std::uint8_t>> wq;
     std::size_t in_flight = 0; // messages of wq being written
+    std::size_t wq_bytes = 0;  // bytes in wq (the write-queue cap counts these)
+    void push(std::vector<std::uint8_t> m) {
+        wq_bytes += m.size();
+        wq.push_back(std::move(m));
+    }
+    void pop_front() {
+        wq_bytes -= wq.front().size();
+        wq.pop_front();
+    }
+    void pop_back() {
+        wq_bytes -= wq.back().size();
+        wq.pop_back();
+    }
+    void clear_queue() {
+        wq.clear();
+        wq_bytes = 0;
+    }
     std::optional<OpenMsg> peer_open;
     std::uint16_t hold = 0; // negotiated, seconds
     Clock::time_point last_rx;
@@ -52,9 +70,36 @@ struct Connection {
     DecodeContext dctx;
 };
 
+// RFC 4271 §5 / RFC 7606: unknown optional transitive attributes are passed on (Partial bit set)
+// with the route they came with. rsfwd::Route has no field for them, so the speaker keeps them
+// here, per (prefix, session it came from, AS path as received), for the routes that carry any
+// (rare: the store is empty in the common case and costs one empty() check per route).
+// Re-advertising a route, a session looks up its prefix and takes the attributes of the entry,
+// from another session, whose received AS path is a suffix of the outgoing path (the owner's
+// Adj-RIB-Out carries the learned path, possibly with 65515/12076 prepended, E13/B3).
+// Shared by the speaker's sessions; io_context thread only.
+class TransitStore {
+public:
+    using Attrs = std::shared_ptr<const std::vector<RawAttr>>;
+    void put(const void* from, const Route& r, const Attrs& attrs);
+    void erase(const void* from, const Prefix& p);
+    void erase_all(const void* from);
+    [[nodiscard]] Attrs find(const void* to, const Route& r) const;
+    [[nodiscard]] bool empty() const noexcept { return by_prefix_.empty(); }
+
+private:
+    struct Entry {
+        const void* from;
+        std::string path; // AsPath::str() as received
+        Attrs attrs;
+    };
+    std::unordered_map<Prefix, std::vector<Entry>, PrefixHash> by_prefix_;
+};
+
 class Session : public std::enable_shared_from_this<Session> {
 public:
-    Session(asio::io_context& io, SpeakerHandler& handler, PeerConfig cfg);
+    Session(asio::io_context& io, SpeakerHandler& handler, PeerConfig cfg,
+            std::shared_ptr<TransitStore> transit = nullptr);
     ~Session();
 
     void start();
@@ -99,6 +144,9 @@ private:
     // session goes down (on_down) and restarts after `idle` (default: connect_retry).
     void close_conn(const ConnPtr& c, std::optional<Notification> n, const std::string& reason,
                     std::optional<std::chrono::seconds> idle = std::nullopt);
+    // A normal occurrence worth showing (collision resolution): SessionInfo::last_event, not
+    // last_error.
+    void note_event(std::string what);
     void post_flush();
     void flush();
     [[nodiscard]] std::optional<Route> export_route(const Route& r) const;
@@ -129,14 +177,19 @@ private:
     std::unordered_map<Prefix, bool, PrefixHash> held_; // Adj-RIB-In prefixes → stale (RFC 7313)
     std::unordered_set<Prefix, PrefixHash> advertised_;
     std::unordered_map<Prefix, std::optional<Route>, PrefixHash> pending_;
+    std::shared_ptr<TransitStore> transit_;
+    // Transit attributes of pending_ announcements that have any (see TransitStore).
+    std::unordered_map<Prefix, TransitStore::Attrs, PrefixHash> pending_transit_;
     bool flush_posted_ = false;
     bool send_eor_ = false;
+    bool stalled_ = false; // flush() stopped at the write-queue cap; resumes when it drains
 
     // Counters (SessionInfo).
     std::uint64_t msgs_in_ = 0, msgs_out_ = 0, updates_in_ = 0, updates_out_ = 0;
     std::uint64_t prefixes_received_ = 0, taw_ = 0, established_count_ = 0;
+    std::uint64_t collisions_ = 0, write_stalls_ = 0;
     std::uint32_t remote_id_ = 0;
-    std::string last_error_;
+    std::string last_error_, last_event_;
 };
 
 } // namespace rsfwd::bgp

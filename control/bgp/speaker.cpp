@@ -42,6 +42,7 @@ struct Speaker::Impl {
     bool started = false;
     std::map<std::string, std::shared_ptr<Session>> sessions;
     std::map<IpAddr, std::shared_ptr<Listener>> listeners;
+    std::shared_ptr<TransitStore> transit = std::make_shared<TransitStore>(); // RFC 4271 §5
 
     std::shared_ptr<Session> find(const std::string& name) const {
         auto it = sessions.find(name);
@@ -157,7 +158,7 @@ void Speaker::add_peer(const PeerConfig& cfg) {
             throw std::invalid_argument("bgp " + cfg.name + ": same addresses as peer " + name);
         }
     }
-    auto s = std::make_shared<Session>(impl_->io, impl_->handler, cfg);
+    auto s = std::make_shared<Session>(impl_->io, impl_->handler, cfg, impl_->transit);
     impl_->sessions[cfg.name] = s;
     if (impl_->started) {
         if (auto it = impl_->listeners.find(cfg.local_address); it != impl_->listeners.end()) {

@@ -57,6 +57,13 @@ struct PeerConfig {
     bool prepend_local_as = true;        // eBGP: prepend local_as (false = transparent RS)
     bool enforce_first_as = true;        // eBGP: a path must start with remote_as (RFC 7606)
     bool enhanced_route_refresh = false; // RFC 7313: announce it, bracket refreshes with BoRR/EoRR
+    // Write-queue cap (a peer that stops reading must not grow our memory): once this many bytes
+    // wait in the socket's write queue, no more UPDATEs are encoded for the peer; Adj-RIB-Out
+    // changes keep coalescing (one pending entry per prefix, the latest wins) and encoding
+    // resumes when the queue drains below write_queue_low. The session stays up: the peer's own
+    // hold timer, or ours if it stops sending too, ends it.
+    std::size_t write_queue_high = std::size_t{1} << 20;
+    std::size_t write_queue_low = std::size_t{256} << 10;
 };
 
 enum class SessionState : std::uint8_t {
@@ -86,7 +93,12 @@ struct SessionInfo {
     std::uint64_t prefixes_advertised = 0; // current Adj-RIB-Out size
     std::uint64_t treat_as_withdraw = 0;   // UPDATEs handled as withdrawals (RFC 7606)
     std::uint64_t established_count = 0;
-    std::string last_error; // the last NOTIFICATION or socket error, human readable
+    std::uint64_t write_queue_bytes = 0; // encoded, not yet written to the socket
+    std::uint64_t write_stalls = 0;      // times UPDATE generation paused at write_queue_high
+    std::uint64_t pending_changes = 0;   // Adj-RIB-Out changes not yet encoded (stalled or batched)
+    std::uint64_t collisions = 0;        // connections closed by §6.8 collision resolution
+    std::string last_error;              // the last NOTIFICATION or socket error, human readable
+    std::string last_event; // the last notable normal event (collision resolution), ditto
 };
 
 // Called on the io_context thread. A handler may call back into the Speaker (advertise() from

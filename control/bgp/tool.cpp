@@ -208,7 +208,12 @@ json session_json(const SessionInfo& s) {
                 {"prefixes_advertised", s.prefixes_advertised},
                 {"treat_as_withdraw", s.treat_as_withdraw},
                 {"established_count", s.established_count},
-                {"last_error", s.last_error}};
+                {"write_queue_bytes", s.write_queue_bytes},
+                {"write_stalls", s.write_stalls},
+                {"pending_changes", s.pending_changes},
+                {"collisions", s.collisions},
+                {"last_error", s.last_error},
+                {"last_event", s.last_event}};
 }
 
 void emit(const json& j) {
@@ -228,6 +233,7 @@ public:
     bool exit_on_expect = false;
 
     void on_established(const std::string& peer) override {
+        if (!established_at_) established_at_ = std::chrono::steady_clock::now();
         emit({{"event", "established"}, {"peer", peer}});
         send_all(peer);
     }
@@ -250,7 +256,12 @@ public:
                 done_ = true;
                 const std::chrono::duration<double> secs =
                     std::chrono::steady_clock::now() - *first_route_;
-                emit({{"event", "done"}, {"prefixes", held}, {"seconds", secs.count()}});
+                const std::chrono::duration<double> since_est =
+                    std::chrono::steady_clock::now() - established_at_.value_or(*first_route_);
+                emit({{"event", "done"},
+                      {"prefixes", held},
+                      {"seconds", secs.count()},
+                      {"seconds_since_established", since_est.count()}});
                 if (exit_on_expect) {
                     speaker_.stop();
                     io_.stop();
@@ -333,7 +344,7 @@ public:
 private:
     boost::asio::io_context& io_;
     Speaker speaker_;
-    std::optional<std::chrono::steady_clock::time_point> first_route_;
+    std::optional<std::chrono::steady_clock::time_point> first_route_, established_at_;
     std::uint64_t total_held_ = 0;
     bool done_ = false;
     std::unique_ptr<boost::asio::steady_timer> quit_timer_;

@@ -446,6 +446,11 @@ Json ControlPlane::peers_json() const {
             row["remote"] = s.remote_address.str() + " AS" + std::to_string(s.remote_as);
             row["uptime_s"] = s.uptime.count();
             row["last_error"] = s.last_error.empty() ? Json(nullptr) : Json(s.last_error);
+            row["last_event"] = s.last_event.empty() ? Json(nullptr) : Json(s.last_event);
+            row["collisions"] = s.collisions;
+            row["write_queue_bytes"] = s.write_queue_bytes;
+            row["write_stalls"] = s.write_stalls;
+            row["pending_changes"] = s.pending_changes;
         } else {
             row["session"] = policy_->accepts_routes(key) ? "static" : "internal";
             row["state"] = "-";

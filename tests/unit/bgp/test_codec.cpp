@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <random>
 
 using namespace rsfwd;
@@ -355,6 +356,40 @@ TEST(BgpCodec, PackingRespects4096AndGroupsAttributes) {
     EXPECT_EQ(withdrawn, wd.size());
     // Few messages: a full 4096-byte UPDATE holds ~1000 /24s.
     EXPECT_LT(msgs.size(), 15u);
+}
+
+TEST(BgpCodec, PackingCarriesTransitAttributesPerRoute) {
+    // RFC 4271 §5: unknown optional transitive attributes go out with their own routes only;
+    // routes with different transit attributes never share a message.
+    std::vector<Route> routes;
+    for (std::uint32_t i = 0; i < 30; ++i) {
+        Route r = sample_route();
+        r.prefix = Prefix::make(IpAddr::v4(0x0A000000u + (i << 8)), 24);
+        routes.push_back(r);
+    }
+    const std::vector<RawAttr> a{RawAttr{0xE0, 99, {1, 2, 3}}};
+    const std::vector<RawAttr> b{RawAttr{0xE0, 99, {4}}, RawAttr{0xE0, 201, {}}};
+    std::vector<const std::vector<RawAttr>*> transit(routes.size(), nullptr);
+    for (std::size_t i = 0; i < routes.size(); ++i)
+        transit[i] = i % 3 == 0 ? &a : i % 3 == 1 ? &b : nullptr;
+    auto msgs = encode_updates(routes, transit, {}, EncodeContext{true, true});
+    EXPECT_EQ(msgs.size(), 3u);
+    std::map<Prefix, std::vector<RawAttr>> got;
+    for (const auto& m : msgs) {
+        auto d = decode_message(m, ctx4());
+        ASSERT_EQ(d.action, ErrorAction::none);
+        for (const auto& r : upd(d).announced) got[r.prefix] = upd(d).unknown_transitive;
+    }
+    ASSERT_EQ(got.size(), routes.size());
+    for (std::size_t i = 0; i < routes.size(); ++i) {
+        EXPECT_EQ(got[routes[i].prefix], i % 3 == 0   ? a
+                                         : i % 3 == 1 ? b
+                                                      : std::vector<RawAttr>{})
+            << i;
+    }
+    // Without transit attributes the overload is the plain packing.
+    EXPECT_EQ(encode_updates(routes, {}, {}, EncodeContext{true, true}),
+              encode_updates(routes, {}, EncodeContext{true, true}));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ struct Recorder : SpeakerHandler {
     std::map<std::string, std::map<Prefix, Route>> rib;
     std::map<std::string, std::string> last_down;
     std::function<void(const std::string&)> on_est_hook, on_refresh_hook;
+    std::function<void(const std::string&, const std::vector<Route>&)> on_routes_hook;
     void on_established(const std::string& p) override {
         ++established[p];
         if (on_est_hook) on_est_hook(p);
@@ -42,6 +43,7 @@ struct Recorder : SpeakerHandler {
     void on_routes(const std::string& p, std::vector<Route> a, std::vector<Prefix> w) override {
         for (const auto& x : w) rib[p].erase(x);
         for (auto& r : a) rib[p][r.prefix] = r;
+        if (on_routes_hook) on_routes_hook(p, a);
     }
     void on_down(const std::string& p, const std::string& reason) override {
         ++downs[p];
@@ -88,8 +90,12 @@ Route route(const char* prefix, const char* nh, const char* path = "") {
 // A peer driven byte by byte from the test.
 class RawPeer {
 public:
-    RawPeer(boost::asio::io_context& io, const char* local, std::uint16_t port) : io_(io) {
+    // rcvbuf > 0: a small receive buffer (set before connecting, so the window stays small),
+    // for a peer that stops reading.
+    RawPeer(boost::asio::io_context& io, const char* local, std::uint16_t port, int rcvbuf = 0)
+        : io_(io) {
         fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+        if (rcvbuf > 0) ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
         sockaddr_in l{};
         l.sin_family = AF_INET;
         inet_pton(AF_INET, local, &l.sin_addr);
@@ -283,6 +289,103 @@ TEST(BgpSession, CollisionLeavesOneSession) {
     EXPECT_EQ(ra.established["b"], 1);
     EXPECT_EQ(rb.established["a"], 1);
     EXPECT_EQ(ra.downs["b"], 0);
+    // Collision resolution is how a healthy session is kept: an event, never last_error.
+    for (const auto& info : {*a.session("b"), *b.session("a")}) {
+        // (a "connect: Connection refused" from before the other side listened may remain)
+        EXPECT_EQ(info.last_error.find("Collision"), std::string::npos) << info.last_error;
+        if (info.collisions > 0) {
+            EXPECT_NE(info.last_event, "") << info.name;
+        }
+    }
+}
+
+TEST(BgpSession, CollisionWithEstablishedIsAnEventNotAnError) {
+    // §6.8: a second connection from an Established peer is refused with Cease / Connection
+    // Collision Resolution; the session is healthy, so this shows as last_event.
+    Fixture f(18, {peer("nva1", "127.0.0.1", 65515, "127.0.0.2", 65001, 179)});
+    RawPeer p(f.io, "127.0.0.2", f.port);
+    ASSERT_TRUE(p.establish(65001));
+    ASSERT_TRUE(run_until(f.io, [&] { return f.rec.established["nva1"] == 1; }));
+    RawPeer second(f.io, "127.0.0.2", f.port);
+    ASSERT_TRUE(second.connected());
+    auto n = second.read_type(MsgType::notification);
+    ASSERT_TRUE(n);
+    EXPECT_EQ(std::get<Notification>(*n->message).code, err::cease);
+    EXPECT_EQ(std::get<Notification>(*n->message).subcode, err::collision_resolution);
+    const auto info = *f.sp.session("nva1");
+    EXPECT_EQ(info.state, SessionState::established);
+    EXPECT_EQ(info.last_error, "");
+    EXPECT_NE(info.last_event.find("Collision"), std::string::npos) << info.last_event;
+    EXPECT_EQ(info.collisions, 1u);
+    EXPECT_EQ(f.rec.downs["nva1"], 0);
+
+    // Two incoming connections in OpenSent/OpenConfirm: the newer replaces the older, again an
+    // event. (A fresh peer name so that nothing is Established.)
+    Fixture g(19, {peer("nva2", "127.0.0.1", 65515, "127.0.0.3", 65002, 179)});
+    RawPeer q1(g.io, "127.0.0.3", g.port);
+    ASSERT_TRUE(q1.read_type(MsgType::open)); // the speaker's OPEN on the first connection
+    RawPeer q2(g.io, "127.0.0.3", g.port);
+    ASSERT_TRUE(q2.establish(65002));
+    ASSERT_TRUE(run_until(g.io, [&] { return g.rec.established["nva2"] == 1; }));
+    const auto info2 = *g.sp.session("nva2");
+    EXPECT_EQ(info2.last_error, "");
+    EXPECT_NE(info2.last_event, "");
+    EXPECT_GE(info2.collisions, 1u);
+}
+
+TEST(BgpSession, WriteQueueCapPausesAndResumesForAPeerThatStopsReading) {
+    // A peer that stops reading must not grow the speaker's memory: at write_queue_high the
+    // session stops encoding UPDATEs (changes wait, coalesced, in pending), and resumes when the
+    // peer drains the socket. Real socket with a small receive buffer; nothing is lost.
+    auto cfg = peer("nva1", "127.0.0.1", 65515, "127.0.0.2", 65001, 179);
+    cfg.write_queue_high = 64 * 1024;
+    cfg.write_queue_low = 16 * 1024;
+    Fixture f(20, {cfg});
+    RawPeer p(f.io, "127.0.0.2", f.port, 4096);
+    ASSERT_TRUE(p.establish(65001));
+    ASSERT_TRUE(run_until(f.io, [&] { return f.rec.established["nva1"] == 1; }));
+    // 200,000 routes, one attribute set each (distinct MED): ~200k UPDATEs, ~11 MB encoded —
+    // far more than the socket buffers hold.
+    constexpr std::uint32_t n = 200000;
+    std::vector<Route> routes;
+    routes.reserve(n);
+    for (std::uint32_t i = 0; i < n; ++i) {
+        Route r;
+        r.prefix = Prefix{IpAddr::v4(0x0B000000u + (i << 8)), 24};
+        r.next_hop = *IpAddr::parse("10.1.0.4");
+        r.med = i;
+        routes.push_back(r);
+    }
+    ASSERT_TRUE(f.sp.advertise("nva1", routes));
+    // The peer reads nothing for a while.
+    run_until(
+        f.io, [] { return false; }, 1500ms);
+    auto info = *f.sp.session("nva1");
+    EXPECT_EQ(info.state, SessionState::established);
+    EXPECT_GE(info.write_stalls, 1u);
+    EXPECT_GT(info.pending_changes, 0u);
+    // Bounded: the cap plus at most one encoding batch (8192 UPDATEs of < 64 bytes here).
+    EXPECT_LE(info.write_queue_bytes, cfg.write_queue_high + 8192u * 64u);
+    // Now the peer reads: every route arrives, the queue and pending drain.
+    std::size_t got = 0;
+    DecodeContext dc;
+    dc.four_octet_as = true;
+    dc.ebgp = true;
+    const auto end = std::chrono::steady_clock::now() + 60s;
+    while (got < n && std::chrono::steady_clock::now() < end) {
+        auto m = p.read(5s);
+        if (!m) break;
+        if ((*m)[18] != static_cast<std::uint8_t>(MsgType::update)) continue;
+        auto d = decode_message(*m, dc);
+        if (auto* u = d.message ? std::get_if<UpdateMsg>(&*d.message) : nullptr)
+            got += u->announced.size();
+    }
+    EXPECT_EQ(got, n);
+    info = *f.sp.session("nva1");
+    EXPECT_EQ(info.pending_changes, 0u);
+    EXPECT_EQ(info.prefixes_advertised, n);
+    EXPECT_EQ(info.state, SessionState::established);
+    EXPECT_EQ(f.rec.downs["nva1"], 0);
 }
 
 TEST(BgpSession, UnknownSourceIsClosed) {
@@ -518,4 +621,56 @@ TEST(BgpSession, GtsmRejectsDistantPeer) {
     cb.gtsm = true;
     b.add_peer(cb);
     EXPECT_TRUE(run_until(io, [&] { return ra.established["b"] > 0 && rb.established["a"] > 0; }));
+}
+
+TEST(BgpSession, UnknownOptionalTransitiveAttributesArePassedOn) {
+    // RFC 4271 §5 / RFC 7606: an unknown optional transitive attribute travels on with the route
+    // (Partial bit set); an unknown optional non-transitive one is dropped. The owner re-advertises
+    // what nva1 sends to nva2 with 65515 prepended (E13), as the control plane does.
+    auto c1 = peer("nva1", "127.0.0.1", 65515, "127.0.0.2", 65001, 179);
+    auto c2 = peer("nva2", "127.0.0.1", 65515, "127.0.0.3", 65002, 179);
+    c1.prepend_local_as = c2.prepend_local_as = false; // the owner's path carries 65515
+    Fixture f(21, {c1, c2});
+    RawPeer p1(f.io, "127.0.0.2", f.port), p2(f.io, "127.0.0.3", f.port);
+    ASSERT_TRUE(p1.establish(65001));
+    ASSERT_TRUE(p2.establish(65002, 90, 0x0A000003));
+    ASSERT_TRUE(run_until(f.io, [&] { return f.rec.established.size() == 2; }));
+    f.rec.on_routes_hook = [&](const std::string& from, const std::vector<Route>& a) {
+        if (from != "nva1") return;
+        std::vector<Route> out = a;
+        for (auto& r : out) r.as_path.prepend(65515);
+        f.sp.advertise("nva2", out);
+    };
+    UpdateMsg u;
+    u.announced = {route("192.168.10.0/24", "10.1.2.4", "65001 65010"),
+                   route("192.168.11.0/24", "10.1.2.4", "65001 65010")};
+    const RawAttr opt_transitive{attr::flag_optional | attr::flag_transitive, 199, {7, 7, 7}};
+    const RawAttr opt_non_transitive{attr::flag_optional, 198, {1}};
+    u.unknown_transitive = {opt_transitive, opt_non_transitive}; // written with these flags
+    p1.send(encode_update(u, EncodeContext{true, true}));
+    auto next_announcement = [&] { // skips End-of-RIB
+        auto d = p2.read_type(MsgType::update);
+        while (d && std::get<UpdateMsg>(*d->message).announced.empty())
+            d = p2.read_type(MsgType::update);
+        return d;
+    };
+    auto d = next_announcement();
+    ASSERT_TRUE(d);
+    const auto& got = std::get<UpdateMsg>(*d->message);
+    ASSERT_EQ(got.announced.size(), 2u);
+    EXPECT_EQ(got.announced[0].as_path.str(), "65515 65001 65010");
+    ASSERT_EQ(got.unknown_transitive.size(), 1u);
+    EXPECT_EQ(got.unknown_transitive[0],
+              (RawAttr{attr::flag_optional | attr::flag_transitive | attr::flag_partial,
+                       199,
+                       {7, 7, 7}}));
+
+    // Re-announced without the attribute: it no longer travels.
+    u.unknown_transitive.clear();
+    u.announced.resize(1);
+    p1.send(encode_update(u, EncodeContext{true, true}));
+    d = next_announcement();
+    ASSERT_TRUE(d);
+    EXPECT_EQ(std::get<UpdateMsg>(*d->message).announced.size(), 1u);
+    EXPECT_TRUE(std::get<UpdateMsg>(*d->message).unknown_transitive.empty());
 }

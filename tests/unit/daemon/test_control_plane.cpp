@@ -276,6 +276,11 @@ nvas:
             found = true;
             EXPECT_EQ(p.at("state"), "Established");
             EXPECT_EQ(p.at("accepted"), 1);
+            // A healthy session: the write queue drained. (last_error is history: a refused
+            // connect before the peer listened stays there, as "last reset reason" does.)
+            EXPECT_EQ(p.at("write_queue_bytes"), 0) << p.dump();
+            EXPECT_EQ(p.at("pending_changes"), 0) << p.dump();
+            EXPECT_TRUE(p.contains("collisions") && p.contains("last_event")) << p.dump();
         }
     }
     EXPECT_TRUE(found) << peers.dump();
