@@ -735,17 +735,37 @@ Config parse_root(const Reader& r, const YAML::Node& root) {
             r.map(e, nf, {"ip", "mac", "port"});
             NeighbourConfig nb;
             nb.line = line_of(e);
-            nb.ip = r.ip4(r.need(e, nf, "ip"), nf + ".ip");
+            // IPv4 (static ARP entry) or IPv6 (static ND entry, on a port with address6).
+            {
+                const auto& in = r.need(e, nf, "ip");
+                const auto s = r.str(in, nf + ".ip");
+                auto a = IpAddr::parse(s);
+                if (!a) r.fail(in, nf + ".ip", fmt::format("'{}' is not an IP address", s));
+                nb.ip = *a;
+            }
             const auto ms = r.str(r.need(e, nf, "mac"), nf + ".mac");
             auto mac = parse_mac(ms);
             if (!mac) r.fail(e["mac"], nf + ".mac", fmt::format("'{}' is not a MAC", ms));
             nb.mac = *mac;
             const auto& port = port_ref(r.need(e, nf, "port"), nf + ".port");
             nb.port = port.name;
-            if (!port.subnet.contains(nb.ip)) {
+            if (nb.ip.is_v4() && !port.subnet.contains(nb.ip)) {
                 r.fail(e["ip"], nf + ".ip",
                        fmt::format("{} is outside port {}'s subnet {}", nb.ip.str(), port.name,
                                    port.subnet.str()));
+            }
+            if (nb.ip.is_v6() && !port.subnet6) {
+                r.fail(e["ip"], nf + ".ip",
+                       fmt::format("{}: port {} has no address6", nb.ip.str(), port.name));
+            }
+            if (nb.ip.is_v6() && !port.subnet6->contains(nb.ip)) {
+                r.fail(e["ip"], nf + ".ip",
+                       fmt::format("{} is outside port {}'s subnet {}", nb.ip.str(), port.name,
+                                   port.subnet6->str()));
+            }
+            if (nb.ip.is_v6() && nb.ip == *port.address6) {
+                r.fail(e["ip"], nf + ".ip",
+                       fmt::format("{} is port {}'s own address", nb.ip.str(), port.name));
             }
             for (const auto& prev : c.neighbours) {
                 if (prev.ip == nb.ip) {

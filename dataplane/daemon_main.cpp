@@ -150,14 +150,7 @@ std::uint16_t random_dst_cb(std::uint16_t, std::uint16_t, rte_mbuf** pkts, std::
         if (rte_pktmbuf_data_len(pkts[i]) < 34 || load_be16(eth + 12) != 0x0800) continue;
         std::uint8_t* ip = eth + 14;
         const std::uint32_t nd = g_random_dst[t_random_i++ & mask];
-        std::uint32_t sum = static_cast<std::uint16_t>(~load_be16(ip + 10));
-        sum += static_cast<std::uint16_t>(~load_be16(ip + 16));
-        sum += static_cast<std::uint16_t>(~load_be16(ip + 18));
-        sum += nd >> 16;
-        sum += nd & 0xFFFF;
-        store_be16(ip + 10, csum_fold(sum));
-        store_be16(ip + 16, static_cast<std::uint16_t>(nd >> 16));
-        store_be16(ip + 18, static_cast<std::uint16_t>(nd));
+        ipv4_set_dst(ip, nd);
     }
     return n;
 }

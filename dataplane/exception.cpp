@@ -3,6 +3,7 @@
 // Why: everything that needs state, allocation or timers lives here, so the worker loop stays a
 // straight pipeline. Replies reuse the punted mbuf when they can (ARP reply, echo reply) and are
 // sent back out the ingress port to the sender's MAC: the sender is on that link by definition.
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <thread>
@@ -38,6 +39,24 @@ void store_be32(std::uint8_t* p, std::uint32_t v) {
     p[1] = static_cast<std::uint8_t>(v >> 16);
     p[2] = static_cast<std::uint8_t>(v >> 8);
     p[3] = static_cast<std::uint8_t>(v);
+}
+
+// Ethernet + IPv6 header of an ICMPv6 frame we originate (ND, errors); returns the ICMPv6
+// header. The caller fills the ICMPv6 message and its checksum (icmp6_csum).
+std::uint8_t* write_icmp6_frame(std::uint8_t* p, const std::uint8_t* dmac, const fib::Mac& smac,
+                                const std::uint8_t* src6, const std::uint8_t* dst6,
+                                std::uint16_t l4_len, std::uint8_t hop_limit) {
+    std::memcpy(p, dmac, 6);
+    std::memcpy(p + 6, smac.data(), 6);
+    store_be16(p + 12, ethertype_ipv6);
+    std::uint8_t* ip = p + 14;
+    ip[0] = 0x60;
+    store_be16(ip + 4, l4_len);
+    ip[6] = 58; // ICMPv6
+    ip[7] = hop_limit;
+    std::memcpy(ip + 8, src6, 16);
+    std::memcpy(ip + 24, dst6, 16);
+    return ip + 40;
 }
 
 std::uint16_t icmp6_csum(const std::uint8_t* ip6, const std::uint8_t* l4, std::uint32_t len) {
@@ -94,17 +113,9 @@ void send_nd_solicit(Runtime& rt, const fib::Neighbour& n) {
     const std::uint8_t dst6[16] = {0xFF, 0x02, 0, 0, 0,    0,     0,     0,
                                    0,    0,    0, 1, 0xFF, t[13], t[14], t[15]};
     const std::uint8_t dmac[6] = {0x33, 0x33, 0xFF, t[13], t[14], t[15]};
-    std::memcpy(p, dmac, 6);
-    std::memcpy(p + 6, rt.mac_by_id[pid].data(), 6);
-    store_be16(p + 12, ethertype_ipv6);
+    std::uint8_t* icmp =
+        write_icmp6_frame(p, dmac, rt.mac_by_id[pid], ps.addr6->bytes.data(), dst6, l4, 255);
     std::uint8_t* ip = p + 14;
-    ip[0] = 0x60;
-    store_be16(ip + 4, l4);
-    ip[6] = 58;
-    ip[7] = 255;
-    std::memcpy(ip + 8, ps.addr6->bytes.data(), 16);
-    std::memcpy(ip + 24, dst6, 16);
-    std::uint8_t* icmp = ip + 40;
     icmp[0] = 135;
     std::memcpy(icmp + 8, t.data(), 16);
     icmp[24] = 1;
@@ -284,6 +295,48 @@ void send_icmp4_error(Runtime& rt, rte_mbuf* orig, std::uint16_t l3_off, std::ui
     send(rt, m, pid);
 }
 
+// ICMPv6 time exceeded (type 3, code 0: hop limit exceeded in transit) or destination
+// unreachable (type 1, code 0: no route) back to the sender, from the ingress port's IPv6
+// address; quotes as much of the packet as fits in the IPv6 minimum MTU (RFC 4443 §2.4 (c)).
+// Never about an ICMPv6 error, nor to a multicast or unspecified source, nor for a frame that
+// was not unicast to us (RFC 4443 §2.4 (e)); no error when the port has no IPv6 address.
+void send_icmp6_error(Runtime& rt, rte_mbuf* orig, std::uint16_t l3_off, std::uint8_t type,
+                      std::uint8_t code, std::uint64_t now) {
+    auto* op = rte_pktmbuf_mtod(orig, std::uint8_t*);
+    const std::uint8_t* oip = op + l3_off;
+    const unsigned avail = orig->data_len - l3_off; // ≥ 40 + payload length (worker checked)
+    const std::uint16_t pid = orig->port;
+    const PortSpec& ps = rt.specs[port_index(rt, pid)];
+    const std::uint8_t* src = oip + 8;
+    const bool unspecified = std::all_of(src, src + 16, [](std::uint8_t b) { return b == 0; });
+    const bool icmp_error = oip[6] == 58 && avail > 40 && oip[40] < 128;
+    if (!ps.addr6 || icmp_error || unspecified || src[0] == 0xFF || (op[0] & 1) ||
+        !icmp_allowed(rt, now)) {
+        rte_pktmbuf_free(orig);
+        return;
+    }
+    constexpr unsigned min_mtu = 1280;
+    const unsigned quote = std::min({avail, 40u + load_be16(oip + 4), min_mtu - 40 - 8});
+    const auto l4 = static_cast<std::uint16_t>(8 + quote);
+    rte_mbuf* m = alloc_frame(rt, static_cast<std::uint16_t>(14 + 40 + l4));
+    if (!m) {
+        rte_pktmbuf_free(orig);
+        return;
+    }
+    auto* p = rte_pktmbuf_mtod(m, std::uint8_t*);
+    // Back to the previous hop, from the ingress port's address.
+    std::uint8_t* icmp =
+        write_icmp6_frame(p, op + 6, rt.mac_by_id[pid], ps.addr6->bytes.data(), src, l4, 64);
+    std::uint8_t* ip = p + 14;
+    icmp[0] = type;
+    icmp[1] = code;
+    std::memcpy(icmp + 8, oip, quote);
+    store_be16(icmp + 2, icmp6_csum(ip, icmp, l4));
+    rte_pktmbuf_free(orig);
+    ++rt.cstats.icmp_errors;
+    send(rt, m, pid);
+}
+
 void handle_local_v4(Runtime& rt, rte_mbuf* m, std::uint16_t l3_off) {
     auto* p = rte_pktmbuf_mtod(m, std::uint8_t*);
     std::uint8_t* ip = p + l3_off;
@@ -337,23 +390,14 @@ void handle_local_v6(Runtime& rt, rte_mbuf* m, std::uint16_t l3_off, std::uint64
         rte_mbuf* r = alloc_frame(rt, 14 + 40 + 32);
         if (!r) return cdrop(rt, Drop::to_us_other, m);
         auto* q = rte_pktmbuf_mtod(r, std::uint8_t*);
-        std::memcpy(
-            q, dad ? std::array<std::uint8_t, 6>{0x33, 0x33, 0, 0, 0, 1}.data() : smac.data(), 6);
-        std::memcpy(q + 6, mine.data(), 6);
-        store_be16(q + 12, ethertype_ipv6);
+        // A DAD probe (unspecified source) is answered to all-nodes (RFC 4861 §7.2.4).
+        static constexpr std::uint8_t all_nodes_mac[6] = {0x33, 0x33, 0, 0, 0, 1};
+        static constexpr std::uint8_t all_nodes[16] = {0xFF, 0x02, 0, 0, 0, 0, 0, 0,
+                                                       0,    0,    0, 0, 0, 0, 0, 1};
+        std::uint8_t* na =
+            write_icmp6_frame(q, dad ? all_nodes_mac : smac.data(), mine, ps.addr6->bytes.data(),
+                              dad ? all_nodes : src6, 32, 255);
         std::uint8_t* rip = q + 14;
-        rip[0] = 0x60;
-        store_be16(rip + 4, 32);
-        rip[6] = 58;
-        rip[7] = 255;
-        std::memcpy(rip + 8, ps.addr6->bytes.data(), 16);
-        if (dad) {
-            const std::uint8_t all[16] = {0xFF, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-            std::memcpy(rip + 24, all, 16);
-        } else {
-            std::memcpy(rip + 24, src6, 16);
-        }
-        std::uint8_t* na = rip + 40;
         na[0] = 136;
         na[4] = dad ? 0x20 : 0x60; // solicited (unless DAD) + override
         std::memcpy(na + 8, ps.addr6->bytes.data(), 16);
@@ -422,12 +466,14 @@ void handle_punt(Runtime& rt, rte_mbuf* m, std::uint64_t now) {
     }
     case Punt::unresolved:
         return wait_for_neighbour(rt, m, pm.adj, now);
-    case Punt::ttl_expired:
+    case Punt::ttl_expired: // the drop is counted by the worker
         if (l2.l3 == L3::ipv4) return send_icmp4_error(rt, m, pm.l3_off, 11, 0, now);
-        rte_pktmbuf_free(m); // counted by the worker
+        if (l2.l3 == L3::ipv6) return send_icmp6_error(rt, m, pm.l3_off, 3, 0, now);
+        rte_pktmbuf_free(m);
         return;
     case Punt::no_route:
         if (l2.l3 == L3::ipv4) return send_icmp4_error(rt, m, pm.l3_off, 3, 0, now);
+        if (l2.l3 == L3::ipv6) return send_icmp6_error(rt, m, pm.l3_off, 1, 0, now);
         rte_pktmbuf_free(m);
         return;
     }

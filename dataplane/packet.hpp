@@ -110,6 +110,20 @@ inline void ipv4_dec_ttl(std::uint8_t* ip) noexcept {
     store_be16(ip + 10, csum_fold(sum));
 }
 
+// Rewrites an IPv4 destination address and fixes the header checksum incrementally (RFC 1624
+// eqn. 3 over the two 16-bit words). Used by the bench-only RX callbacks that stamp random
+// destinations into replayed frames (rsfwd-bench, `rsfwd run --bench-random-dst`).
+inline void ipv4_set_dst(std::uint8_t* ip, std::uint32_t dst) noexcept {
+    std::uint32_t sum = static_cast<std::uint16_t>(~load_be16(ip + 10));
+    sum += static_cast<std::uint16_t>(~load_be16(ip + 16));
+    sum += static_cast<std::uint16_t>(~load_be16(ip + 18));
+    sum += dst >> 16;
+    sum += dst & 0xFFFF;
+    store_be16(ip + 10, csum_fold(sum));
+    store_be16(ip + 16, static_cast<std::uint16_t>(dst >> 16));
+    store_be16(ip + 18, static_cast<std::uint16_t>(dst));
+}
+
 // IPv6 fixed header checks: length ≥ 40, version 6, 40 + payload length ≤ avail.
 inline bool check_ipv6(const std::uint8_t* ip, std::size_t avail) noexcept {
     if (avail < 40 || (ip[0] >> 4) != 6) return false;

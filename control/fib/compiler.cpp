@@ -10,6 +10,8 @@
 #include "control/fib/compiler.hpp"
 
 #include <algorithm>
+#include <cstring>
+#include <memory>
 #include <stdexcept>
 
 namespace rsfwd::fib {
@@ -24,8 +26,14 @@ void apply(Generation& g, const Batch& b) {
     for (const auto& [id, grp] : b.group_writes) g.groups[id] = grp;
     for (std::size_t v = 0; v < b.views.size() && v < g.views.size(); ++v) {
         const TableOps& o = b.views[v];
-        if (!o.rm4.empty() || !o.up4.empty()) g.views[v].v4.apply(o.up4, o.rm4);
-        if (!o.rm6.empty() || !o.up6.empty()) g.views[v].v6.apply(o.up6, o.rm6);
+        if (o.full4)
+            g.views[v].v4 = *o.full4;
+        else if (!o.rm4.empty() || !o.up4.empty())
+            g.views[v].v4.apply(o.up4, o.rm4);
+        if (o.full6)
+            g.views[v].v6 = *o.full6;
+        else if (!o.rm6.empty() || !o.up6.empty())
+            g.views[v].v6.apply(o.up6, o.rm6);
     }
     if (!b.hosts.up4.empty() || !b.hosts.rm4.empty()) g.hosts4.apply(b.hosts.up4, b.hosts.rm4);
     if (!b.hosts.up6.empty() || !b.hosts.rm6.empty()) g.hosts6.apply(b.hosts.up6, b.hosts.rm6);
@@ -53,22 +61,19 @@ FibCompiler::FibCompiler(std::vector<FibPort> ports, std::vector<std::string> vi
                          std::uint32_t adj_capacity)
     : ports_(std::move(ports)), views_(std::move(views)), adj_(adj_capacity),
       groups_(first_dynamic_group), refs_(first_dynamic_group, 0), installed_(views_.size()),
-      pending_(views_.size()) {
+      counts_(views_.size(), {0, 0}), pending_(views_.size()), rebuild_(views_.size(), false) {
     if (adj_capacity > 0x10000) throw std::invalid_argument("adjacency capacity > 65536");
-    for (const FibPort& p : ports_) {
-        locals_.push_back(host_prefix(p.addr4));
-        if (p.addr6) locals_.push_back(host_prefix(*p.addr6));
-    }
+    // Fixed (pinned) prefixes: route events never override them.
     for (std::size_t v = 0; v < views_.size(); ++v) {
-        for (const Prefix& l : locals_) set_route(v, l, group_local, 0);
+        for (const FibPort& p : ports_) {
+            set_route(v, host_prefix(p.addr4), group_local, 0, pinned);
+            if (p.addr6) set_route(v, host_prefix(*p.addr6), group_local, 0, pinned);
+        }
         // E10: Route Server is IPv4 only, so no view carries IPv6 routes; the emulator routes
         // IPv6 between the ports' connected IPv6 subnets, in every view.
         for (const FibPort& p : ports_)
-            if (p.subnet6) set_route(v, *p.subnet6, group_connected, 0);
+            if (p.subnet6) set_route(v, *p.subnet6, group_connected, 0, pinned);
     }
-    // Fixed prefixes: route events never override them.
-    for (const FibPort& p : ports_)
-        if (p.subnet6) locals_.push_back(*p.subnet6);
 }
 
 std::optional<std::size_t> FibCompiler::view_id(std::string_view name) const noexcept {
@@ -142,17 +147,40 @@ void FibCompiler::note_event(std::uint64_t tsc) noexcept {
     ++pending_events_;
 }
 
+std::size_t FibCompiler::NhGroupHash::operator()(const NhGroup& g) const noexcept {
+    std::uint64_t a, b;
+    std::memcpy(&a, g.adj.data(), 8);
+    std::memcpy(&b, g.adj.data() + 4, 8);
+    std::uint64_t h = (a ^ (std::uint64_t{g.n} << 59)) * 0x9E3779B97F4A7C15ull;
+    h ^= b * 0xC2B2AE3D27D4EB4Full;
+    return static_cast<std::size_t>(h ^ (h >> 29));
+}
+
+std::optional<std::uint32_t> FibCompiler::next_hop_adj(const IpAddr& ip) {
+    // A BGP table has a handful of next hops and consecutive routes often share one.
+    if (last_hop_adj_ != no_adj && ip == last_hop_ip_) return last_hop_adj_;
+    auto a = neighbour(ip);
+    if (a) {
+        last_hop_ip_ = ip;
+        last_hop_adj_ = *a;
+    }
+    return a;
+}
+
 nh_t FibCompiler::group_for(const ViewRoute& r) {
     if (r.next_hops.empty()) return group_connected;
-    std::vector<std::uint16_t> members;
+    NhGroup key; // unused members stay 0, so equality and hash see the member set only
+    unsigned n = 0;
     for (const IpAddr& nh : r.next_hops) {
-        if (members.size() == max_ecmp) break;
-        if (auto a = neighbour(nh)) members.push_back(static_cast<std::uint16_t>(*a));
+        if (n == max_ecmp) break;
+        if (auto a = next_hop_adj(nh)) key.adj[n++] = static_cast<std::uint16_t>(*a);
     }
-    if (members.empty()) return group_blackhole;
-    std::sort(members.begin(), members.end());
-    members.erase(std::unique(members.begin(), members.end()), members.end());
-    auto it = group_ids_.find(members);
+    if (n == 0) return group_blackhole;
+    std::sort(key.adj.begin(), key.adj.begin() + n);
+    n = static_cast<unsigned>(std::unique(key.adj.begin(), key.adj.begin() + n) - key.adj.begin());
+    std::fill(key.adj.begin() + n, key.adj.end(), 0);
+    key.n = static_cast<std::uint8_t>(n);
+    auto it = group_ids_.find(key);
     if (it != group_ids_.end()) return it->second;
     nh_t id;
     if (!free_groups_.empty()) {
@@ -164,69 +192,146 @@ nh_t FibCompiler::group_for(const ViewRoute& r) {
         groups_.emplace_back();
         refs_.push_back(0);
     }
-    NhGroup g;
-    g.n = static_cast<std::uint8_t>(members.size());
-    std::copy(members.begin(), members.end(), g.adj.begin());
-    groups_[id] = g;
-    group_ids_.emplace(std::move(members), id);
-    pending_groups_.emplace_back(id, g);
+    groups_[id] = key;
+    group_ids_.emplace(key, id);
+    pending_groups_.emplace_back(id, key);
     return id;
 }
 
 void FibCompiler::unref(nh_t g) {
     if (g < first_dynamic_group) return;
     if (--refs_[g] != 0) return;
-    const NhGroup& grp = groups_[g];
-    group_ids_.erase(std::vector<std::uint16_t>(grp.adj.begin(), grp.adj.begin() + grp.n));
+    group_ids_.erase(groups_[g]);
     freed_now_.push_back(g);
 }
 
-void FibCompiler::set_route(std::size_t view, const Prefix& p, std::optional<nh_t> nh,
-                            std::uint64_t tsc) {
+void FibCompiler::count_route(const Prefix& p, std::size_t view, int delta) noexcept {
+    std::size_t& c = counts_[view][p.family() == Family::v4 ? 0 : 1];
+    c = static_cast<std::size_t>(static_cast<std::ptrdiff_t>(c) + delta);
+}
+
+void FibCompiler::set_route(std::size_t view, const Prefix& p, nh_t nh, std::uint64_t tsc,
+                            std::uint32_t stamp) {
     auto& inst = installed_[view];
-    auto it = inst.find(p);
-    const std::optional<nh_t> old =
-        it == inst.end() ? std::nullopt : std::optional<nh_t>(it->second);
-    if (old == nh) return;
-    if (nh) {
-        if (*nh >= first_dynamic_group) ++refs_[*nh];
-        inst[p] = *nh;
+    nh_t old;
+    if (nh == pending_remove) {
+        Installed* e = inst.find(p);
+        if (!e || e->stamp == pinned) return;
+        old = e->nh;
+        inst.erase(p);
+        count_route(p, view, -1);
     } else {
-        inst.erase(it);
+        auto [e, inserted] = inst.try_emplace(p, Installed{nh, stamp});
+        if (inserted) {
+            count_route(p, view, +1);
+            if (nh >= first_dynamic_group) ++refs_[nh];
+            if (!rebuild_[view]) pending_[view].insert_or_assign(p, nh);
+            note_event(tsc);
+            return;
+        }
+        if (e->stamp == pinned && stamp != pinned) return; // fixed prefixes stay
+        e->stamp = stamp;
+        if (e->nh == nh) return;
+        old = e->nh;
+        e->nh = nh;
+        if (nh >= first_dynamic_group) ++refs_[nh];
     }
-    if (old) unref(*old);
-    pending_[view][p] = nh;
+    unref(old);
+    if (!rebuild_[view]) pending_[view].insert_or_assign(p, nh);
     note_event(tsc);
+}
+
+void FibCompiler::change_in(std::size_t view, const Prefix& p, const ViewRoute* r,
+                            std::uint64_t tsc) {
+    const Installed* e = installed_[view].find(p);
+    if (e && e->stamp == pinned) return; // before group_for: no orphan group gets created
+    if (!r) {
+        set_route(view, p, pending_remove, tsc, stamp_);
+        return;
+    }
+    // group_for() may create a group (refs 0); set_route() takes its reference.
+    set_route(view, p, group_for(*r), tsc, stamp_);
 }
 
 void FibCompiler::change(const ViewChange& c, std::uint64_t tsc) {
     auto v = view_id(c.view);
     if (!v) return;
-    const Prefix p = Prefix::make(c.prefix.addr, c.prefix.len);
-    if (std::find(locals_.begin(), locals_.end(), p) != locals_.end()) return;
-    if (!c.route) {
-        set_route(*v, p, std::nullopt, tsc);
-        return;
-    }
-    // group_for() may create a group (refs 0); set_route() takes its reference.
-    set_route(*v, p, group_for(*c.route), tsc);
+    change_in(*v, Prefix::make(c.prefix.addr, c.prefix.len), c.route ? &*c.route : nullptr, tsc);
 }
+
+namespace {
+// Prefix::make without its per-bit loop: mask host bits with word operations.
+Prefix masked(const Prefix& in) noexcept {
+    Prefix p = in;
+    const int width = p.addr.bit_width();
+    const int len = std::min<int>(p.len, width);
+    p.len = static_cast<std::uint8_t>(len);
+    for (int i = 0; i < 16; ++i) {
+        const int keep = std::clamp(len - 8 * i, 0, 8);
+        p.addr.bytes[static_cast<std::size_t>(i)] &= static_cast<std::uint8_t>(0xFF00u >> keep);
+    }
+    return p;
+}
+} // namespace
 
 void FibCompiler::set_view(std::string_view view, std::span<const ViewRoute> routes,
                            std::uint64_t tsc) {
     auto v = view_id(view);
     if (!v) return;
-    std::unordered_map<Prefix, const ViewRoute*, PrefixHash> want;
-    want.reserve(routes.size());
-    for (const ViewRoute& r : routes) want[Prefix::make(r.prefix.addr, r.prefix.len)] = &r;
-    std::vector<Prefix> gone;
-    for (const auto& [p, g] : installed_[*v]) {
-        (void)g;
-        if (!want.count(p) && std::find(locals_.begin(), locals_.end(), p) == locals_.end())
-            gone.push_back(p);
+    auto& inst = installed_[*v];
+    // Bulk load: the view is (nearly) empty compared with what arrives, so per-prefix ops would
+    // cost more than building its tables once at take_batch().
+    if (routes.size() >= bulk_min_routes && inst.size() * 8 < routes.size()) {
+        rebuild_[*v] = true;
+        pending_[*v].clear();
+        inst.reserve(inst.size() + routes.size());
     }
-    for (const Prefix& p : gone) change(ViewChange{views_[*v], p, std::nullopt}, tsc);
-    for (const auto& [p, r] : want) change(ViewChange{views_[*v], p, *r}, tsc);
+    if (++stamp_ == pinned) stamp_ = 1;
+    // Upserts stamp every prefix they touch (duplicates: the last one wins); whatever the pass
+    // did not stamp is gone.
+    const ViewRoute* prev = nullptr;
+    nh_t prev_group = group_blackhole;
+    for (const ViewRoute& r : routes) {
+        const Prefix p = masked(r.prefix);
+        const Installed* e = inst.find(p);
+        if (e && e->stamp == pinned) continue;
+        nh_t g;
+        // Consecutive routes with the same next hops share a group; the memo is only trusted
+        // while that group is still referenced (a freed id is never handed out again here).
+        if (prev && prev->next_hops == r.next_hops &&
+            (prev_group < first_dynamic_group || refs_[prev_group] > 0))
+            g = prev_group;
+        else
+            g = group_for(r);
+        set_route(*v, p, g, tsc, stamp_);
+        prev = &r;
+        prev_group = g;
+    }
+    std::vector<Prefix> gone;
+    inst.for_each([&](const Prefix& p, const Installed& e) {
+        if (e.stamp != stamp_ && e.stamp != pinned) gone.push_back(p);
+    });
+    for (const Prefix& p : gone) set_route(*v, p, pending_remove, tsc, stamp_);
+}
+
+bool FibCompiler::wants_rebuild(std::size_t v) const noexcept {
+    const std::size_t n = pending_[v].size();
+    return rebuild_[v] || (n >= bulk_min_routes && n * 8 >= counts_[v][0] + counts_[v][1]);
+}
+
+void FibCompiler::fill_rebuild(std::size_t v, TableOps& o) const {
+    std::vector<lpm::Route4> r4;
+    std::vector<lpm::Route6> r6;
+    r4.reserve(counts_[v][0]);
+    r6.reserve(counts_[v][1]);
+    installed_[v].for_each([&](const Prefix& p, const Installed& e) {
+        if (p.family() == Family::v4)
+            r4.push_back(route4(p, e.nh));
+        else
+            r6.push_back(route6(p, e.nh));
+    });
+    o.full4 = std::make_shared<const lpm::Table4>(lpm::Table4::build(r4));
+    o.full6 = std::make_shared<const lpm::Table6>(lpm::Table6::build(r6));
 }
 
 Batch FibCompiler::take_batch() {
@@ -240,21 +345,26 @@ Batch FibCompiler::take_batch() {
     pending_groups_.clear();
     b.groups_size = groups_.size();
     for (std::size_t v = 0; v < views_.size(); ++v) {
-        for (const auto& [p, nh] : pending_[v]) {
-            TableOps& o = b.views[v];
-            if (p.family() == Family::v4) {
-                if (nh)
-                    o.up4.push_back(route4(p, *nh));
-                else
-                    o.rm4.push_back(route4(p, 0));
-            } else {
-                if (nh)
-                    o.up6.push_back(route6(p, *nh));
-                else
-                    o.rm6.push_back(route6(p, 0));
-            }
+        TableOps& o = b.views[v];
+        if (wants_rebuild(v)) {
+            fill_rebuild(v, o);
+        } else {
+            pending_[v].for_each([&](const Prefix& p, const nh_t& nh) {
+                if (p.family() == Family::v4) {
+                    if (nh != pending_remove)
+                        o.up4.push_back(route4(p, nh));
+                    else
+                        o.rm4.push_back(route4(p, 0));
+                } else {
+                    if (nh != pending_remove)
+                        o.up6.push_back(route6(p, nh));
+                    else
+                        o.rm6.push_back(route6(p, 0));
+                }
+            });
         }
         pending_[v].clear();
+        rebuild_[v] = false;
     }
     for (std::uint32_t a : pending_hosts_) {
         const Neighbour& n = neighbours_[a];
@@ -272,20 +382,22 @@ Batch FibCompiler::take_batch() {
     return b;
 }
 
+void FibCompiler::discard_pending() {
+    for (std::size_t v = 0; v < views_.size(); ++v) {
+        pending_[v].clear();
+        rebuild_[v] = false;
+    }
+    (void)take_batch(); // group and host bookkeeping; no table is built
+}
+
 Generation FibCompiler::build_generation() const {
     Generation g;
     g.views.resize(views_.size());
     for (std::size_t v = 0; v < views_.size(); ++v) {
-        std::vector<lpm::Route4> r4;
-        std::vector<lpm::Route6> r6;
-        for (const auto& [p, nh] : installed_[v]) {
-            if (p.family() == Family::v4)
-                r4.push_back(route4(p, nh));
-            else
-                r6.push_back(route6(p, nh));
-        }
-        g.views[v].v4 = lpm::Table4::build(r4);
-        g.views[v].v6 = lpm::Table6::build(r6);
+        TableOps o;
+        fill_rebuild(v, o);
+        g.views[v].v4 = *o.full4;
+        g.views[v].v6 = *o.full6;
     }
     g.groups = groups_;
     std::vector<lpm::Route4> h4;
@@ -305,9 +417,9 @@ Generation FibCompiler::build_generation() const {
 std::optional<nh_t> FibCompiler::installed(std::string_view view, const Prefix& p) const {
     auto v = view_id(view);
     if (!v) return std::nullopt;
-    auto it = installed_[*v].find(Prefix::make(p.addr, p.len));
-    if (it == installed_[*v].end()) return std::nullopt;
-    return it->second;
+    const Installed* e = installed_[*v].find(Prefix::make(p.addr, p.len));
+    if (!e) return std::nullopt;
+    return e->nh;
 }
 
 } // namespace rsfwd::fib

@@ -15,11 +15,14 @@
 //     as group_connected, so IPv6 is routed between the ports' IPv6 subnets.
 // Ownership: owns the AdjTable that every Generation refers to by index.
 // Thread: control thread only; the AdjTable is also read by workers (see fib.hpp).
-// Cost: change() is O(log n) hash work plus O(members); take_batch() is O(pending).
+// Cost: change() is O(1) expected (flat hash maps, no allocation once a group exists) plus
+// O(members); set_view() is O(routes + installed); take_batch() is O(pending), or, for a view
+// whose pending changes reach an eighth of its routes (or loaded by set_view in bulk), one
+// lpm::Table build of the view (≈ 0.3 s for 1M routes) instead of two incremental applies.
 #pragma once
 
+#include <array>
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -28,6 +31,7 @@
 #include <vector>
 
 #include "control/fib/fib.hpp"
+#include "control/fib/prefix_map.hpp"
 #include "control/model.hpp"
 
 namespace rsfwd::fib {
@@ -57,6 +61,9 @@ struct IpHash {
 
 class FibCompiler {
 public:
+    // A view gets whole-table builds instead of per-prefix ops from this many changes on.
+    static constexpr std::size_t bulk_min_routes = 4096;
+
     // views: the view names that ports use; their index is the view id.
     FibCompiler(std::vector<FibPort> ports, std::vector<std::string> views,
                 std::uint32_t adj_capacity = 65536);
@@ -69,7 +76,9 @@ public:
     // Route events. Unknown views are ignored (no port forwards with them). tsc: when the event
     // happened (for publication latency); 0 = unknown.
     void change(const ViewChange& c, std::uint64_t tsc = 0);
-    // Replaces a whole view's routes (diffed against what is installed).
+    // Replaces a whole view's routes (diffed against what is installed; duplicates: last wins).
+    // Bulk path: when the view holds few routes compared with `routes` (start-up, a full load),
+    // no per-prefix ops are kept and the next batch carries whole tables built in one go.
     void set_view(std::string_view view, std::span<const ViewRoute> routes, std::uint64_t tsc = 0);
 
     // Neighbours. neighbour(): find or create (unresolved) the adjacency of `ip` on the port whose
@@ -92,6 +101,9 @@ public:
     [[nodiscard]] std::uint64_t pending_since() const noexcept { return pending_tsc_; }
     [[nodiscard]] std::size_t pending_events() const noexcept { return pending_events_; }
     Batch take_batch();
+    // Drops what is pending without building anything (the caller has just made a full
+    // generation with build_generation(), e.g. at start-up).
+    void discard_pending();
     // A full generation from the installed state (start-up, or a rebuild).
     [[nodiscard]] Generation build_generation() const;
 
@@ -102,27 +114,52 @@ public:
     [[nodiscard]] std::size_t live_groups() const noexcept { return group_ids_.size(); }
 
 private:
+    // An installed route: its group and the set_view() pass that last saw it (pinned: a fixed
+    // prefix — port address or connected IPv6 subnet — that route events never override).
+    struct Installed {
+        nh_t nh = 0;
+        std::uint32_t stamp = 0;
+    };
+    static constexpr std::uint32_t pinned = 0xFFFFFFFFu;
+    static constexpr nh_t pending_remove = lpm::no_route;
+
+    struct NhGroupHash {
+        std::size_t operator()(const NhGroup& g) const noexcept;
+    };
+
     nh_t group_for(const ViewRoute& r);
+    [[nodiscard]] std::optional<std::uint32_t> next_hop_adj(const IpAddr& ip);
     void unref(nh_t g);
-    void set_route(std::size_t view, const Prefix& p, std::optional<nh_t> nh, std::uint64_t tsc);
+    // Upsert (nh != pending_remove) or delete one prefix of a view; p must be masked.
+    void set_route(std::size_t view, const Prefix& p, nh_t nh, std::uint64_t tsc,
+                   std::uint32_t stamp);
+    void change_in(std::size_t view, const Prefix& p, const ViewRoute* r, std::uint64_t tsc);
     void note_event(std::uint64_t tsc) noexcept;
+    void count_route(const Prefix& p, std::size_t view, int delta) noexcept;
+    [[nodiscard]] bool wants_rebuild(std::size_t view) const noexcept;
+    void fill_rebuild(std::size_t view, TableOps& o) const;
 
     std::vector<FibPort> ports_;
     std::vector<std::string> views_;
     AdjTable adj_;
     std::vector<Neighbour> neighbours_; // index = adjacency index
     std::unordered_map<IpAddr, std::uint32_t, IpHash> by_ip_;
+    IpAddr last_hop_ip_; // one-entry memo of next_hop_adj() (neighbours are never removed)
+    std::uint32_t last_hop_adj_ = no_adj;
 
-    std::vector<NhGroup> groups_;     // index = nh_t (0..2 reserved)
-    std::vector<std::uint32_t> refs_; // route references per group
-    std::map<std::vector<std::uint16_t>, nh_t> group_ids_;
+    std::vector<NhGroup> groups_;                              // index = nh_t (0..2 reserved)
+    std::vector<std::uint32_t> refs_;                          // route references per group
+    std::unordered_map<NhGroup, nh_t, NhGroupHash> group_ids_; // member set → id (no allocation)
     std::vector<nh_t> free_groups_; // reusable ids (refs == 0), recycled at take_batch()
     std::vector<nh_t> freed_now_;   // freed during the pending batch
 
-    std::vector<std::unordered_map<Prefix, nh_t, PrefixHash>> installed_; // per view
-    std::vector<Prefix> locals_;
-    // Pending net ops per view: prefix → new nh (nullopt = remove).
-    std::vector<std::unordered_map<Prefix, std::optional<nh_t>, PrefixHash>> pending_;
+    std::vector<PrefixMap<Installed>> installed_;    // per view
+    std::vector<std::array<std::size_t, 2>> counts_; // per view: installed IPv4, IPv6 routes
+    std::uint32_t stamp_ = 0;                        // set_view() pass number
+    // Pending net ops per view: prefix → new nh (pending_remove = remove). A view marked for
+    // rebuild carries no per-prefix ops: take_batch() builds its tables from installed_.
+    std::vector<PrefixMap<nh_t>> pending_;
+    std::vector<bool> rebuild_;
     std::vector<std::pair<nh_t, NhGroup>> pending_groups_;
     std::vector<std::uint32_t> pending_hosts_;
     std::size_t pending_events_ = 0;

@@ -106,14 +106,20 @@ struct Generation {
 };
 
 // The net changes of one publication, applied identically to both copies of the double buffer.
+// Either incremental ops, or (bulk: a view loaded or mostly replaced) whole tables built once by
+// the compiler from its sorted route list; apply() then copies them into each copy (a copy is a
+// few memcpys, far cheaper than replaying a million upserts twice).
 struct TableOps {
     std::vector<lpm::Route4> up4, rm4;
     std::vector<lpm::Route6> up6, rm6;
+    std::shared_ptr<const lpm::Table4> full4; // non-null: replaces the whole IPv4 table
+    std::shared_ptr<const lpm::Table6> full6; // non-null: replaces the whole IPv6 table
     [[nodiscard]] bool empty() const noexcept {
-        return up4.empty() && rm4.empty() && up6.empty() && rm6.empty();
+        return up4.empty() && rm4.empty() && up6.empty() && rm6.empty() && !full4 && !full6;
     }
     [[nodiscard]] std::size_t size() const noexcept {
-        return up4.size() + rm4.size() + up6.size() + rm6.size();
+        return up4.size() + rm4.size() + up6.size() + rm6.size() + (full4 ? full4->size() : 0) +
+               (full6 ? full6->size() : 0);
     }
 };
 

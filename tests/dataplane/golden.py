@@ -21,7 +21,8 @@ if os.geteuid() != 0:
 
 from scapy.all import (ARP, ICMP, IP, UDP, TCP, Dot1Q, Ether, IPv6, ICMPv6ND_NS, ICMPv6ND_NA,  # noqa: E402
                        ICMPv6NDOptSrcLLAddr, ICMPv6NDOptDstLLAddr, ICMPv6EchoRequest,
-                       ICMPv6EchoReply, Padding, Raw, rdpcap, wrpcap)
+                       ICMPv6EchoReply, ICMPv6TimeExceeded, ICMPv6DestUnreach, Padding, Raw,
+                       rdpcap, wrpcap)
 
 MAC = {  # our port MACs
     "nva": "02:00:00:00:01:02", "vms": "02:00:00:00:01:03", "spoke": "02:00:00:00:01:04",
@@ -31,6 +32,7 @@ NVA1, NVA2 = "02:00:00:00:02:04", "02:00:00:00:02:05"
 VMH, VMS = "02:00:00:00:03:0a", "02:00:00:00:02:0a"
 EDGE, VPNDEV = "02:00:00:00:0e:02", "02:00:00:00:0f:06"
 VMH6, VPN6 = "02:00:00:00:06:10", "02:00:00:00:06:02"
+VMS6 = "02:00:00:00:06:20"  # static IPv6 neighbour 2001:db8:3::20 on port vms
 
 CONFIG = """
 route_server:
@@ -53,6 +55,7 @@ neighbours:
   - {{ip: 10.2.0.10, mac: "{vms_}", port: spoke}}
   - {{ip: 192.0.2.2, mac: "{edge}", port: er}}
   - {{ip: 192.0.2.6, mac: "{vpndev}", port: vpn}}
+  - {{ip: "2001:db8:3::20", mac: "{vms6}", port: vms}}
 expressroute_gateway:
   instance_ips: [10.1.1.4, 10.1.1.5]
   circuits:
@@ -126,6 +129,16 @@ def icmp_error(orig, port, our_ip, typ, code=0):
         ICMP(type=typ, code=code) / Raw(quote)
     raw = bytes(e)
     return raw + b"\0" * max(0, 60 - len(raw))
+
+
+def icmp6_error(orig, port, our_ip, typ, code=0):
+    """ICMPv6 error (RFC 4443) back to the sender: as much of the packet as fits in 1280 bytes."""
+    orig = Ether(bytes(orig))
+    ip6 = orig[IPv6]
+    quote = bytes(ip6)[: min(40 + ip6.plen, 1280 - 48)]
+    cls = ICMPv6TimeExceeded if typ == 3 else ICMPv6DestUnreach
+    return Ether(src=MAC[port], dst=orig.src) / IPv6(src=our_ip, dst=ip6.src, hlim=64) / \
+        cls(code=code) / Raw(quote)
 
 
 def udp(src_mac, dst_mac, src, dst, sport=1000, dport=2000, ttl=64, payload=b"rsfwd-golden"):
@@ -239,6 +252,29 @@ def scenario_b2b_off():
              IPv6(src="2001:db8:3::1", dst="2001:db8:3::10", hlim=255) /
              ICMPv6ND_NA(R=0, S=1, O=1, tgt="2001:db8:3::1") /
              ICMPv6NDOptDstLLAddr(lladdr=MAC["vms"]))
+    # IPv6 static neighbour (config `neighbours` with an IPv6 address): forwarded at once, no
+    # neighbour solicitation, from the VPN side to the VM subnet.
+    p = Ether(src=VPN6, dst=MAC["vpn"]) / IPv6(src="2001:db8:5::2", dst="2001:db8:3::20", hlim=7) / \
+        UDP(sport=9, dport=10) / Raw(b"static-six")
+    c.send("vpn", p)
+    c.expect("vms", fwd(p, "vms", VMS6))
+    # ICMPv6 errors (RFC 4443): hop limit 1 → time exceeded; no route → destination unreachable
+    # (E10: only the ports' IPv6 subnets are routed), both from the ingress port's address6.
+    p = Ether(src=VMH6, dst=MAC["vms"]) / IPv6(src="2001:db8:3::10", dst="2001:db8:3::20", hlim=1) / \
+        UDP(sport=11, dport=12) / Raw(b"hop-limit-1")
+    c.send("vms", p)
+    c.expect("vms", icmp6_error(p, "vms", "2001:db8:3::1", 3, 0))
+    c.drops["ttl_expired"] += 1
+    p = Ether(src=VMH6, dst=MAC["vms"]) / IPv6(src="2001:db8:3::10", dst="2001:db8:99::1", hlim=64) / \
+        UDP(sport=13, dport=14) / Raw(b"nowhere")
+    c.send("vms", p)
+    c.expect("vms", icmp6_error(p, "vms", "2001:db8:3::1", 1, 0))
+    c.drops["no_route"] += 1
+    # No ICMPv6 error about an ICMPv6 error (RFC 4443 §2.4 (e)): dropped silently.
+    p = Ether(src=VMH6, dst=MAC["vms"]) / IPv6(src="2001:db8:3::10", dst="2001:db8:99::2", hlim=64) / \
+        ICMPv6DestUnreach(code=0) / Raw(b"x" * 48)
+    c.send("vms", p)
+    c.drops["no_route"] += 1
     # Non-IP ethertype: not_ip.
     c.send("vms", Ether(src=VMH, dst=MAC["vms"], type=0x88B5) / Raw(b"x" * 46))
     c.drops["not_ip"] += 1
@@ -271,7 +307,8 @@ def run_case(name, case, b2b, rsfwd, workdir):
     cfg = os.path.join(d, "config.yaml")
     with open(cfg, "w") as f:
         f.write(CONFIG.format(d=d, m=MAC, b2b="true" if b2b else "false", nva1=NVA1, nva2=NVA2,
-                              vmh=VMH, vms_=VMS, edge=EDGE, vpndev=VPNDEV, vmh6=VMH6, vpn6=VPN6))
+                              vmh=VMH, vms_=VMS, edge=EDGE, vpndev=VPNDEV, vmh6=VMH6, vpn6=VPN6,
+                              vms6=VMS6))
     stats = os.path.join(d, "stats.json")
     cmd = [rsfwd, "run", "--config", cfg, "--socket", "", "--duration", "1.0", "--stats-json", stats, "--",
            "-l", "0-1", "--no-huge", "-m", "256", "--no-pci", "--file-prefix",

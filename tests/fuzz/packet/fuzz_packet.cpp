@@ -3,7 +3,7 @@
 // incremental TTL update and the L2 rewrite. Properties checked (abort on violation):
 //   - nothing reads outside the frame (ASan), whatever the bytes;
 //   - a header that passes check_ipv4 with checksum verification still verifies after
-//     ipv4_dec_ttl (the incremental update equals a full recomputation);
+//     ipv4_dec_ttl and after ipv4_set_dst (the incremental updates equal a full recomputation);
 //   - the flow hash of a frame is deterministic.
 #include <cstddef>
 #include <cstdint>
@@ -29,6 +29,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 ipv4_dec_ttl(ip);
                 if (csum_fold(csum_add(0, ip, hlen)) != 0) std::abort();
             }
+            // A destination taken from the frame's own bytes (source address, reversed).
+            const std::uint32_t dst = __builtin_bswap32(load_be32(ip + 12));
+            ipv4_set_dst(ip, dst);
+            if (load_be32(ip + 16) != dst || csum_fold(csum_add(0, ip, hlen)) != 0) std::abort();
             const std::uint8_t mac[6] = {2, 0, 0, 0, 0, 1};
             rewrite_l2(frame.data(), l2.l3_off, ethertype_ipv4, mac, mac);
         } else {

@@ -1,6 +1,7 @@
 // tests/unit/fib — the FIB compiler (ViewRoutes → tables, groups, adjacencies; incremental
 // batches) and the publish/reclaim protocol on a real rte_rcu_qsbr.
 #include <atomic>
+#include <map>
 #include <random>
 #include <thread>
 
@@ -193,6 +194,148 @@ TEST(FibCompiler, IncrementalBatchesEqualFullBuild) {
     }
 }
 
+// The flat map behind installed/pending state: random inserts and erases (backward-shift
+// deletion) against std::map.
+TEST(PrefixMap, MatchesStdMapUnderRandomInsertErase) {
+    std::mt19937 rng(11);
+    PrefixMap<std::uint32_t> m;
+    std::map<Prefix, std::uint32_t> ref;
+    for (int k = 0; k < 200000; ++k) {
+        // Few distinct keys → long probe runs, many erases inside them.
+        const auto a = static_cast<std::uint32_t>(0x0A000000u | (rng() % 5000) << 8);
+        const Prefix p = Prefix::make(IpAddr::v4(a), 24);
+        const auto op = rng() % 3;
+        if (op == 0) {
+            EXPECT_EQ(m.erase(p), ref.erase(p) == 1);
+        } else {
+            const auto v = static_cast<std::uint32_t>(rng());
+            m.insert_or_assign(p, v);
+            ref[p] = v;
+        }
+        if (k % 20000 == 0) {
+            ASSERT_EQ(m.size(), ref.size());
+            for (const auto& [rp, rv] : ref) {
+                const auto* f = m.find(rp);
+                ASSERT_TRUE(f) << rp.str();
+                ASSERT_EQ(*f, rv);
+            }
+        }
+    }
+    std::size_t n = 0;
+    m.for_each([&](const Prefix& p, std::uint32_t v) {
+        ++n;
+        EXPECT_EQ(ref.at(p), v);
+    });
+    EXPECT_EQ(n, ref.size());
+    EXPECT_FALSE(m.find(Prefix::make(ip("2001:db8::"), 32)));
+}
+
+namespace {
+std::vector<ViewRoute> bulk_routes(std::mt19937& rng, std::size_t n) {
+    const char* hops[] = {"10.1.2.4", "10.1.2.5", "10.1.2.6", "192.0.2.2", "203.0.113.9"};
+    std::vector<ViewRoute> out;
+    for (std::size_t k = 0; k < n; ++k) {
+        ViewRoute r;
+        r.prefix = Prefix::make(IpAddr::v4(static_cast<std::uint32_t>(rng())),
+                                static_cast<int>(8 + rng() % 25));
+        const unsigned m = rng() % 3;
+        for (unsigned i = 0; i < m; ++i) r.next_hops.push_back(ip(hops[rng() % 5]));
+        std::sort(r.next_hops.begin(), r.next_hops.end());
+        r.next_hops.erase(std::unique(r.next_hops.begin(), r.next_hops.end()), r.next_hops.end());
+        out.push_back(r);
+    }
+    return out;
+}
+
+void expect_same_lookups(const Generation& patched, const Generation& full, std::mt19937& rng,
+                         const char* what) {
+    for (int k = 0; k < 20000; ++k) {
+        const auto a = static_cast<std::uint32_t>(rng());
+        for (std::size_t v = 0; v < full.views.size(); ++v) {
+            const nh_t x = patched.views[v].v4.lookup(a), y = full.views[v].v4.lookup(a);
+            ASSERT_EQ(x, y) << what;
+            if (x != lpm::no_route && x >= first_dynamic_group) {
+                ASSERT_EQ(patched.groups[x], full.groups[y]) << what;
+            }
+        }
+    }
+}
+} // namespace
+
+// Bulk path: a large set_view() on an empty view ships whole tables (built once), and later
+// incremental batches on top of them stay equal to a generation built from scratch.
+TEST(FibCompiler, BulkLoadShipsWholeTablesAndStaysExact) {
+    std::mt19937 rng(3);
+    FibCompiler c(two_ports(), {"vnet", "er/onprem"});
+    Generation a = c.build_generation(), b = a;
+    (void)c.take_batch();
+    auto routes = bulk_routes(rng, 3 * FibCompiler::bulk_min_routes);
+    routes.push_back(route("10.1.2.1/32", {"10.1.2.4"})); // a local address: ignored
+    c.set_view("vnet", routes);
+    Batch batch = c.take_batch();
+    ASSERT_TRUE(batch.views[0].full4) << "bulk load must ship a built table";
+    EXPECT_TRUE(batch.views[0].up4.empty());
+    EXPECT_FALSE(batch.views[1].full4) << "the other view did not change";
+    apply(a, batch);
+    apply(b, batch);
+    EXPECT_EQ(c.installed("vnet", pfx("10.1.2.1/32")), group_local);
+    expect_same_lookups(a, c.build_generation(), rng, "after bulk load");
+    // Incremental rounds: a few changes, and a set_view() that keeps most routes (diffed, not
+    // rebuilt: the view is no longer small compared with what arrives).
+    for (int round = 0; round < 4; ++round) {
+        for (int k = 0; k < 200; ++k) {
+            const ViewRoute& r = routes[rng() % routes.size()];
+            if (rng() % 3 == 0)
+                c.change({"vnet", r.prefix, std::nullopt});
+            else
+                c.change({"vnet", r.prefix, route(r.prefix.str().c_str(), {"10.1.2.6"})});
+        }
+        batch = c.take_batch();
+        EXPECT_FALSE(batch.views[0].full4);
+        apply(a, batch);
+        apply(b, batch);
+        expect_same_lookups(a, c.build_generation(), rng, "after changes");
+        expect_same_lookups(b, c.build_generation(), rng, "second copy");
+    }
+    routes.erase(routes.begin(), routes.begin() + 100);
+    for (int k = 0; k < 50; ++k) routes[rng() % routes.size()].next_hops = {ip("10.1.2.7")};
+    c.set_view("vnet", routes);
+    batch = c.take_batch();
+    EXPECT_FALSE(batch.views[0].full4);
+    EXPECT_GE(batch.views[0].rm4.size(), 1u);
+    apply(a, batch);
+    expect_same_lookups(a, c.build_generation(), rng, "after set_view diff");
+    // Everything withdrawn: every dynamic group is released.
+    c.set_view("vnet", {});
+    batch = c.take_batch();
+    apply(a, batch);
+    expect_same_lookups(a, c.build_generation(), rng, "after withdrawing all");
+    EXPECT_EQ(c.live_groups(), 0u);
+    EXPECT_EQ(c.installed("vnet", pfx("10.1.2.1/32")), group_local) << "pinned prefixes stay";
+    EXPECT_TRUE(c.installed("vnet", pfx("2001:db8:5::/64")));
+}
+
+// A storm of change() events reaching an eighth of the view is published as a rebuild too.
+TEST(FibCompiler, ChangeStormIsPublishedAsRebuild) {
+    std::mt19937 rng(9);
+    FibCompiler c(two_ports(), {"vnet"});
+    Generation a = c.build_generation();
+    (void)c.take_batch();
+    for (const auto& r : bulk_routes(rng, 2 * FibCompiler::bulk_min_routes)) // some collide
+        c.change({"vnet", r.prefix, r});
+    Batch batch = c.take_batch();
+    ASSERT_TRUE(batch.views[0].full4);
+    apply(a, batch);
+    expect_same_lookups(a, c.build_generation(), rng, "after storm");
+    // Start-up: a full generation is built, and what is pending is dropped without a build.
+    c.set_view("vnet", bulk_routes(rng, 10 * FibCompiler::bulk_min_routes));
+    const Generation full = c.build_generation();
+    c.discard_pending();
+    EXPECT_FALSE(c.has_pending());
+    EXPECT_TRUE(c.take_batch().empty());
+    expect_same_lookups(full, c.build_generation(), rng, "after discard");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Publisher on a real rte_rcu_qsbr (EAL for the TSC frequency; no hugepages needed).
 // ---------------------------------------------------------------------------------------------
@@ -245,6 +388,11 @@ TEST_F(PublisherTest, WorkersNeverSeeTheirGenerationChange) {
             }
             worker_offline(pub, id);
         });
+    // Workers still offline are skipped by the grace period (they pick the generation up when
+    // they come online), so without this wait all 300 publications can complete before any
+    // worker runs and no latency is recorded.
+    for (unsigned id = 0; id < n_workers; ++id)
+        while (!pub.worker(id).online.load()) std::this_thread::yield();
     // Each publication points 198.18.0.0/16 at a different next-hop set (new group each time).
     const char* hops[] = {"10.1.2.4", "10.1.2.5", "10.1.2.6", "10.1.2.7"};
     const int publications = 300;
