@@ -236,12 +236,35 @@ std::uint64_t update_drops(const Stats& s) {
            s.drops[static_cast<std::size_t>(Drop::no_adjacency)];
 }
 
+// rsfwd's own addresses that are not port addresses (ARS, gateway and MSEE personas, BGP
+// local_ip): traffic to them goes to the kernel (XDP_PASS), never through the FIB. Both backends:
+// the XDP one, and the DPDK engine's net_af_xdp ports with the split program.
+std::vector<IpAddr> persona_addresses(const Config& cfg) {
+    std::vector<IpAddr> out(cfg.route_server.instance_ips.begin(),
+                            cfg.route_server.instance_ips.end());
+    if (cfg.expressroute_gateway) {
+        for (const auto& ip : cfg.expressroute_gateway->instance_ips) out.push_back(ip);
+        for (const auto& c : cfg.expressroute_gateway->circuits)
+            if (c.bgp && c.bgp->local_ip) out.push_back(*c.bgp->local_ip);
+    }
+    if (cfg.vpn_gateway) {
+        for (const auto& ip : cfg.vpn_gateway->instance_ips) out.push_back(ip);
+        for (const auto& s : cfg.vpn_gateway->sites)
+            if (s.bgp && s.bgp->local_ip) out.push_back(*s.bgp->local_ip);
+    }
+    for (const auto& n : cfg.nvas)
+        if (n.bgp && n.bgp->local_ip) out.push_back(*n.bgp->local_ip);
+    return out;
+}
+
 int run_dpdk(const RunArgs& a, const Config& cfg) {
     eal_init(a.eal);
     int rc = 0;
     {
         boost::asio::io_context io;
-        Engine engine(port_specs(cfg), neighbour_specs(cfg), a.opt);
+        EngineOptions opt = a.opt;
+        opt.local_addresses = persona_addresses(cfg); // net_af_xdp split ports: to the kernel
+        Engine engine(port_specs(cfg), neighbour_specs(cfg), opt);
         EngineSink sink(engine);
         ControlPlane cp(io, cfg, &sink, control_options(a));
         cp.start(); // static routes → compiler; API socket; BGP sessions
@@ -359,26 +382,6 @@ private:
     };
     std::vector<Added> added_;
 };
-
-// rsfwd's own addresses that are not port addresses (ARS, gateway and MSEE personas, BGP
-// local_ip): traffic to them goes to the kernel (XDP_PASS), never through the FIB.
-std::vector<IpAddr> persona_addresses(const Config& cfg) {
-    std::vector<IpAddr> out(cfg.route_server.instance_ips.begin(),
-                            cfg.route_server.instance_ips.end());
-    if (cfg.expressroute_gateway) {
-        for (const auto& ip : cfg.expressroute_gateway->instance_ips) out.push_back(ip);
-        for (const auto& c : cfg.expressroute_gateway->circuits)
-            if (c.bgp && c.bgp->local_ip) out.push_back(*c.bgp->local_ip);
-    }
-    if (cfg.vpn_gateway) {
-        for (const auto& ip : cfg.vpn_gateway->instance_ips) out.push_back(ip);
-        for (const auto& s : cfg.vpn_gateway->sites)
-            if (s.bgp && s.bgp->local_ip) out.push_back(*s.bgp->local_ip);
-    }
-    for (const auto& n : cfg.nvas)
-        if (n.bgp && n.bgp->local_ip) out.push_back(*n.bgp->local_ip);
-    return out;
-}
 
 int run_xdp(const RunArgs& a, const Config& cfg) {
     const auto mode = xdp::parse_attach_mode(a.xdp_mode);

@@ -14,6 +14,8 @@
 //   entry, which rides on the next coalesced publication.
 #include "dataplane/engine.hpp"
 
+#include "dataplane/af_xdp_split.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -23,7 +25,10 @@
 #include <stdexcept>
 #include <thread>
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <rte_bus.h>
 #include <rte_cycles.h>
 #include <rte_dev.h>
@@ -118,6 +123,72 @@ std::uint16_t probe_port(const std::string& device) {
                                          rc < 0 ? rte_strerror(-rc) : "no ethdev created"));
 }
 
+// ---- net_af_xdp ports with the control/data split program (issue 9, docs/xdp.md) -------------
+// The PMD loads the object named by xdp_prog= and attaches it with the netlink call, which
+// survives a SIGKILL; so a stale copy is removed before probing, and ours is configured (local
+// addresses) after the port started. The kernel of the interface answers ARP/ICMP and runs BGP,
+// so it needs the port's addresses, added here (as `run --backend xdp` does) and removed on a
+// clean stop when they were ours.
+
+bool is_af_xdp(const std::string& device) {
+    return device.rfind("net_af_xdp", 0) == 0;
+}
+
+std::string af_xdp_iface(const std::string& device) {
+    const auto kv = devargs_kv(device);
+    const auto it = kv.find("iface");
+    return it == kv.end() ? std::string{} : it->second;
+}
+
+struct AfXdpPort {
+    std::string iface;
+    std::vector<IpAddr> local;
+    struct Added {
+        IpAddr addr;
+        int len;
+    };
+    std::vector<Added> added; // addresses this engine put on the kernel interface
+};
+
+// Per engine (keyed by its Runtime): the af_xdp ports that use the split program.
+std::map<const Runtime*, std::vector<AfXdpPort>>& af_xdp_ports() {
+    static std::map<const Runtime*, std::vector<AfXdpPort>> m;
+    return m;
+}
+
+// Every address the kernel of this network namespace has (the personas rsfwd's BGP listens on
+// live there), loopback excluded: traffic to them arriving on an AF_XDP port is the kernel's.
+std::vector<IpAddr> kernel_addresses() {
+    std::vector<IpAddr> out;
+    ifaddrs* list = nullptr;
+    if (::getifaddrs(&list) != 0) return out;
+    for (ifaddrs* i = list; i; i = i->ifa_next) {
+        if (!i->ifa_addr) continue;
+        char buf[INET6_ADDRSTRLEN] = {};
+        if (i->ifa_addr->sa_family == AF_INET) {
+            const auto* a = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
+            if ((ntohl(a->sin_addr.s_addr) >> 24) == 127) continue;
+            ::inet_ntop(AF_INET, &a->sin_addr, buf, sizeof buf);
+        } else if (i->ifa_addr->sa_family == AF_INET6) {
+            const auto* a = reinterpret_cast<const sockaddr_in6*>(i->ifa_addr);
+            if (IN6_IS_ADDR_LOOPBACK(&a->sin6_addr) || IN6_IS_ADDR_LINKLOCAL(&a->sin6_addr))
+                continue;
+            ::inet_ntop(AF_INET6, &a->sin6_addr, buf, sizeof buf);
+        } else {
+            continue;
+        }
+        if (auto ip = IpAddr::parse(buf)) out.push_back(*ip);
+    }
+    ::freeifaddrs(list);
+    return out;
+}
+
+constexpr std::size_t max_split_local = 1024; // RSFWD_XDP_MAX_LOCAL (dataplane/xdp/xdp_abi.h)
+
+void push_unique(std::vector<IpAddr>& v, const IpAddr& a) {
+    if (std::find(v.begin(), v.end(), a) == v.end()) v.push_back(a);
+}
+
 } // namespace
 
 // ------------------------------------------------------------------------------------------------
@@ -140,10 +211,41 @@ Engine::Engine(std::vector<PortSpec> ports, std::vector<NeighbourSpec> neighbour
     punt_dynfield_offset = rte_mbuf_dynfield_register(&punt_field);
     if (punt_dynfield_offset < 0) throw std::runtime_error("mbuf dynfield registration failed");
 
-    // Ports.
+    // Ports. net_af_xdp ones get the split program (xdp_prog=) unless the user named one.
+    const bool split = opt.af_xdp_split && af_xdp::available();
+    auto& xports = af_xdp_ports()[&rt];
+    xports.clear();
+    std::vector<std::string> devices;
+    rt.split_iface.assign(rt.specs.size(), std::string{});
+    for (const PortSpec& s : rt.specs) {
+        std::string dev = s.device;
+        if (split && is_af_xdp(dev) && !devargs_kv(dev).count("xdp_prog")) {
+            const std::string iface = af_xdp_iface(dev);
+            if (iface.empty())
+                throw std::runtime_error(fmt::format("port '{}': {} has no iface=", s.name, dev));
+            bool removed = false;
+            try {
+                removed = af_xdp::detach_stale(iface);
+            } catch (const std::exception& e) {
+                throw std::runtime_error(fmt::format("port '{}': {}", s.name, e.what()));
+            }
+            if (removed)
+                std::fprintf(stderr, "rsfwd: %s: removed a stale rsfwd_split XDP program\n",
+                             iface.c_str());
+            dev += ",xdp_prog=" + af_xdp::object_path();
+            rt.split_iface[devices.size()] = iface;
+            rt.any_split = true;
+            AfXdpPort xp;
+            xp.iface = iface;
+            xp.local.push_back(s.addr4);
+            if (s.addr6) xp.local.push_back(*s.addr6);
+            xports.push_back(std::move(xp));
+        }
+        devices.push_back(std::move(dev));
+    }
     std::vector<rte_eth_dev_info> infos;
     for (std::size_t i = 0; i < rt.specs.size(); ++i) {
-        const std::uint16_t pid = probe_port(rt.specs[i].device);
+        const std::uint16_t pid = probe_port(devices[i]);
         if (pid >= fib::max_ports) throw std::runtime_error("port id beyond max_ports");
         if (rt.index_by_id[pid] >= 0)
             throw std::runtime_error(fmt::format(
@@ -457,6 +559,8 @@ int tel_fib(const char*, const char*, rte_tel_data* d) {
     tel_add_u64(d, "latency_p99_ns", s.publish_p99_ns);
     tel_add_u64(d, "latency_max_ns", s.publish_max_ns);
     tel_add_u64(d, "neighbours", s.neighbours);
+    tel_add_u64(d, "pending_events", s.pending_events);
+    tel_add_u64(d, "publishing", s.publishing ? 1 : 0);
     return 0;
 }
 
@@ -470,7 +574,7 @@ void Engine::start() {
     Runtime& rt = *rt_;
     if (rt.started) return;
     fib::Generation g = rt.comp->build_generation();
-    (void)rt.comp->take_batch(); // already contained in the full build
+    rt.comp->discard_pending(); // already contained in the full build
     fib::PublisherOptions po;
     po.coalesce_ns = rt.opt.coalesce_us * 1000;
     rt.pub = std::make_unique<fib::Publisher>(static_cast<unsigned>(rt.workers.size()),
@@ -485,6 +589,7 @@ void Engine::start() {
                 fmt::format("port '{}': start: {}", rt.specs[i].name, rte_strerror(-rc)));
         if (rt.opt.promiscuous) (void)rte_eth_promiscuous_enable(rt.port_ids[i]);
     }
+    start_af_xdp_split();
     for (auto& w : rt.workers)
         if (rte_eal_remote_launch(worker_main, w.get(), w->lcore) != 0)
             throw std::runtime_error(fmt::format("lcore {} busy", w->lcore));
@@ -502,6 +607,44 @@ void Engine::start() {
         rte_telemetry_register_cmd("/rsfwd/workers", tel_workers, "rsfwd per-worker counters");
         rte_telemetry_register_cmd("/rsfwd/fib", tel_fib,
                                    "rsfwd FIB generation and publish latency");
+    }
+}
+
+// After rte_eth_dev_start (the PMD attached the program and filled xsks_map): the port
+// addresses on the kernel interfaces, then the program's local addresses. Until configured the
+// program passes everything to the kernel, so BGP is never stolen in between.
+void Engine::start_af_xdp_split() {
+    auto it = af_xdp_ports().find(rt_.get());
+    if (it == af_xdp_ports().end() || it->second.empty()) return;
+    // Port addresses first, then the caller's, then the kernel's: the split_local map holds 1024
+    // (RSFWD_XDP_MAX_LOCAL), and a host with more loses only kernel addresses.
+    std::vector<IpAddr> common = rt_->opt.local_addresses;
+    for (const IpAddr& a : kernel_addresses()) push_unique(common, a);
+    for (AfXdpPort& xp : it->second) {
+        const PortSpec* spec = nullptr;
+        for (const PortSpec& s : rt_->specs)
+            if (is_af_xdp(s.device) && af_xdp_iface(s.device) == xp.iface) spec = &s;
+        if (spec) {
+            if (af_xdp::add_address(xp.iface, spec->addr4, spec->subnet4.len))
+                xp.added.push_back({spec->addr4, spec->subnet4.len});
+            if (spec->addr6 && spec->subnet6 &&
+                af_xdp::add_address(xp.iface, *spec->addr6, spec->subnet6->len))
+                xp.added.push_back({*spec->addr6, spec->subnet6->len});
+        }
+        std::vector<IpAddr> local = xp.local;
+        for (const IpAddr& a : common) push_unique(local, a);
+        if (local.size() > max_split_local) {
+            std::fprintf(stderr, "rsfwd: %s: %zu local addresses, the split program keeps %zu\n",
+                         xp.iface.c_str(), local.size(), max_split_local);
+            local.resize(max_split_local);
+        }
+        try {
+            af_xdp::configure(xp.iface, local);
+        } catch (const std::exception& e) {
+            throw std::runtime_error(fmt::format("af_xdp split on {}: {}", xp.iface, e.what()));
+        }
+        std::fprintf(stderr, "rsfwd: %s: rsfwd_split XDP program, %zu local addresses\n",
+                     xp.iface.c_str(), local.size());
     }
 }
 
@@ -539,6 +682,18 @@ void Engine::stop() {
         (void)rte_eth_dev_close(pid); // net_pcap flushes its tx_pcap here
     }
     rt.ports_closed = true;
+    // Split program: whatever the PMD left attached goes, and the addresses we added.
+    if (auto it = af_xdp_ports().find(&rt); it != af_xdp_ports().end()) {
+        for (const AfXdpPort& xp : it->second) {
+            try {
+                (void)af_xdp::detach_stale(xp.iface);
+                for (const auto& a : xp.added) af_xdp::remove_address(xp.iface, a.addr, a.len);
+            } catch (const std::exception& e) {
+                std::fprintf(stderr, "rsfwd: %s: %s\n", xp.iface.c_str(), e.what());
+            }
+        }
+        af_xdp_ports().erase(it);
+    }
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -601,6 +756,7 @@ Stats Engine::stats() const {
         s.publications = rt.pub->publications();
         s.publish_queue_full = rt.pub->queue_full();
         s.route_events = rt.pub->events();
+        s.publishing = rt.pub->busy();
         const auto& h = rt.pub->latency();
         s.publish_count = h.count();
         s.publish_p50_ns = h.quantile_ns(0.5);
@@ -612,6 +768,7 @@ Stats Engine::stats() const {
         for (unsigned b = 0; b < last; ++b) s.publish_histogram.push_back(h.bucket(b));
     }
     s.neighbours = rt.comp ? rt.comp->neighbour_count() : 0;
+    s.pending_events = rt.comp ? rt.comp->pending_events() : 0;
     if (rt.pool) {
         s.mbufs_total = rt.pool->size;
         s.mbufs_in_use = rte_mempool_in_use_count(rt.pool);
@@ -671,6 +828,8 @@ nlohmann::json to_json(const Stats& s) {
                 {"publications", s.publications},
                 {"queue_full", s.publish_queue_full},
                 {"route_events", s.route_events},
+                {"pending_events", s.pending_events},
+                {"publishing", s.publishing},
                 {"neighbours", s.neighbours},
                 {"publish_latency_ns",
                  {{"count", s.publish_count},

@@ -62,6 +62,13 @@ struct EngineOptions {
     std::uint32_t extra_mbufs = 0; // added to the computed pool size
     bool stage_cycles = false;     // run the TSC-instrumented worker (bench)
     bool promiscuous = true;
+    // net_af_xdp ports (issue 9, docs/xdp.md): load rsfwd's control/data split program instead
+    // of the PMD's default, so ARP, BGP and ICMP to our addresses reach the kernel of the same
+    // interface. Needs an XDP-enabled build (af_xdp::available()); otherwise ignored.
+    bool af_xdp_split = true;
+    // Extra local addresses for the split program (persona addresses, BGP local_ip), in addition
+    // to the port's own addresses and every address the kernel has in this network namespace.
+    std::vector<IpAddr> local_addresses;
 };
 
 struct PortStats {
@@ -92,6 +99,8 @@ struct Stats {
     std::array<std::uint64_t, drop_count> drops{}; // workers + control
     ControlStats control;
     std::uint64_t generation = 0, publications = 0, publish_queue_full = 0, route_events = 0;
+    std::uint64_t pending_events = 0; // FIB compiler events not yet in a published generation
+    bool publishing = false;          // a generation published, not yet acknowledged by all workers
     std::uint64_t publish_count = 0, publish_p50_ns = 0, publish_p99_ns = 0, publish_max_ns = 0;
     std::vector<std::uint64_t> publish_histogram; // log2 ns buckets
     std::uint64_t neighbours = 0, mbufs_total = 0, mbufs_in_use = 0;
@@ -132,6 +141,7 @@ public:
     [[nodiscard]] const fib::Publisher* publisher() const noexcept;
 
 private:
+    void start_af_xdp_split(); // net_af_xdp ports: kernel addresses, split program configured
     std::unique_ptr<Runtime> rt_;
 };
 

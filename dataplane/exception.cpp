@@ -12,6 +12,8 @@
 #include <rte_ethdev.h>
 
 #include "dataplane/engine.hpp"
+
+#include "dataplane/af_xdp_split.hpp"
 #include "dataplane/packet.hpp"
 #include "dataplane/runtime.hpp"
 
@@ -131,7 +133,12 @@ void solicit(Runtime& rt, std::uint32_t adj, std::uint64_t now) {
     NeighbourState& st = rt.nstate[adj];
     st.last_request_tsc = now;
     ++st.tries;
-    if (n.ip.is_v4())
+    if (rt.any_split && !rt.split_iface[n.port].empty()) {
+        // A split port: the answer goes to the kernel (the split program passes ARP/ND), so the
+        // kernel asks, and sync_kernel_neighbours() reads what it learned.
+        af_xdp::kick_resolution(rt.split_iface[n.port], n.ip);
+        rt.last_kernel_neigh_tsc = 0; // read the kernel table at the next tick
+    } else if (n.ip.is_v4())
         send_arp_request(rt, n);
     else
         send_nd_solicit(rt, n);
@@ -480,7 +487,31 @@ void handle_punt(Runtime& rt, rte_mbuf* m, std::uint64_t now) {
     rte_pktmbuf_free(m);
 }
 
+// Split ports (net_af_xdp with rsfwd's program): next-hop MACs from the kernel's neighbour table,
+// at most every 200 ms (a netlink dump), sooner after a solicitation. An entry the kernel holds
+// confirms the adjacency, as a reply would.
+void sync_kernel_neighbours(Runtime& rt, std::uint64_t now) {
+    if (!rt.any_split || now - rt.last_kernel_neigh_tsc < rt.tsc_hz / 5) return;
+    rt.last_kernel_neigh_tsc = now;
+    std::vector<std::string> ifaces;
+    for (const auto& i : rt.split_iface)
+        if (!i.empty()) ifaces.push_back(i);
+    for (const auto& kn : af_xdp::kernel_neighbours(ifaces)) {
+        const auto adj = rt.comp->find_neighbour(kn.addr);
+        if (!adj) continue;
+        const fib::Neighbour& n = rt.comp->neighbour_info(*adj);
+        if (n.is_static || rt.split_iface[n.port] != kn.ifname) continue;
+        if (!n.resolved || n.mac != kn.mac) {
+            learned(rt, *adj, kn.mac, now);
+        } else {
+            rt.nstate[*adj].tries = 0;
+            rt.nstate[*adj].confirmed_tsc = now;
+        }
+    }
+}
+
 void neighbour_timers(Runtime& rt, std::uint64_t now) {
+    sync_kernel_neighbours(rt, now);
     const std::uint64_t retry = rt.opt.arp_retry_ms * rt.tsc_hz / 1000;
     const std::uint64_t refresh = std::uint64_t{rt.opt.arp_refresh_s} * rt.tsc_hz;
     for (std::uint32_t a = 0; a < rt.comp->neighbour_count(); ++a) {

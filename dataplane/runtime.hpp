@@ -104,6 +104,11 @@ struct Runtime {
     std::array<std::uint64_t, drop_count> cdrops{};
     double icmp_tokens = 0;
     std::uint64_t icmp_refill_tsc = 0, last_timer_tsc = 0;
+    // net_af_xdp ports with the split program (per config index; "" = not one): their ARP/ND
+    // goes to the kernel, so their neighbours are resolved by the kernel and read from its table.
+    std::vector<std::string> split_iface;
+    bool any_split = false;
+    std::uint64_t last_kernel_neigh_tsc = 0;
 };
 
 int worker_main(void* ctx); // rte_eal_remote_launch entry

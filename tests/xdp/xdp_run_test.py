@@ -32,6 +32,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from xdplab import JsonProc, Lab, PY, PKT, Fail, check, require_root_and_tools  # noqa: E402
+from rsfwdlab import Daemon, gobgp_conf, gobgp_established, ip_addrs, start_gobgp, wait  # noqa
 
 RSFWD = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else "rsfwd"
 RSCTL = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 else "rsctl"
@@ -78,30 +79,8 @@ BGP_NVA = """\
     bgp: {peer_ip: 10.1.2.5, hold_time: 9}
 """
 
-GOBGP_NEIGHBOR = """\
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "%s"
-    peer-as = 65515
-  [neighbors.transport.config]
-    local-address = "10.1.2.5"
-  [neighbors.ebgp-multihop.config]
-    enabled = true
-    multihop-ttl = 8
-  [neighbors.timers.config]
-    hold-time = 9
-    keepalive-interval = 3
-    connect-retry = 1
-"""
-
 # The NVA peers with both Route Server instances (A1).
-GOBGP_CONF = """\
-[global.config]
-  as = 65002
-  router-id = "10.1.2.5"
-  port = 179
-  local-address-list = ["10.1.2.5"]
-""" + "".join(GOBGP_NEIGHBOR % rs for rs in ("10.1.0.4", "10.1.0.5"))
+GOBGP_CONF = gobgp_conf(65002, "10.1.2.5", ["10.1.0.4", "10.1.0.5"])
 
 
 def build(lab):
@@ -128,26 +107,10 @@ def build(lab):
     return rs, vm, nva, site
 
 
-class Rsfwd:
+class Rsfwd(Daemon):
     def __init__(self, lab, rs, cfg_path, sock, extra=()):
-        self.lab, self.rs, self.sock = lab, rs, sock
-        self.stats = f"/tmp/{lab.prefix}-stats.json"
-        self.p = lab.spawn(rs, [RSFWD, "run", "--backend", "xdp", "--config", cfg_path,
-                                "--socket", sock, "--stats-json", self.stats] + list(extra))
-        end = time.time() + 30
-        while time.time() < end:
-            if self.p.poll() is not None:
-                raise Fail("rsfwd exited: " + self.p.stderr.read()[-3000:])
-            if os.path.exists(sock) and self.rsctl("stats", check=False).returncode == 0:
-                return
-            time.sleep(0.2)
-        raise Fail("rsfwd's API did not come up")
-
-    def rsctl(self, *args, check=True):
-        return self.lab.nsrun(self.rs, [RSCTL, "--socket", self.sock] + list(args), check=check)
-
-    def json(self, *args):
-        return json.loads(self.rsctl("--json", *args).stdout)
+        super().__init__(lab, rs, RSFWD, RSCTL, cfg_path, sock,
+                         ["--backend", "xdp"] + list(extra))
 
     def counters(self):
         j = self.json("stats")
@@ -157,22 +120,8 @@ class Rsfwd:
         return c
 
 
-def ip_addrs(lab, ns, dev):
-    out = lab.run(["ip", "-n", ns, "-4", "-o", "addr", "show", "dev", dev]).stdout
-    return [l.split()[3] for l in out.splitlines()]
-
-
 def delta(a, b, k):
     return b[k] - a[k]
-
-
-def wait(pred, timeout, step=0.3):
-    end = time.time() + timeout
-    while time.time() < end:
-        if pred():
-            return True
-        time.sleep(step)
-    return False
 
 
 def main():
@@ -248,18 +197,9 @@ def main():
         # --- a BGP route from GoBGP, on the kernel stack of the XDP port ------------------------
         if with_bgp:
             gobgp_dir = f"/tmp/{lab.prefix}-gobgp"
-            os.makedirs(gobgp_dir, exist_ok=True)
-            conf = os.path.join(gobgp_dir, "gobgpd.toml")
-            with open(conf, "w") as f:
-                f.write(GOBGP_CONF)
-            lab.spawn(nva, [GOBGPD, "-f", conf, "--api-hosts", "127.0.0.1:50051",
-                            "--log-level", "warn", "--pprof-disable"])
-            gob = [GOBGP, "-u", "127.0.0.1", "-p", "50051"]
-
-            def established():
-                r2 = lab.nsrun(nva, gob + ["neighbor"], check=False)
-                return r2.stdout.count("Establ") == 2
-            check(wait(established, 40, 0.5), "GoBGP (AS 65002) Established with 10.1.0.4 and .5")
+            gob = start_gobgp(lab, nva, gobgp_dir, GOBGP_CONF)
+            check(wait(lambda: gobgp_established(lab, nva, gob, 2), 40, 0.5),
+                  "GoBGP (AS 65002) Established with 10.1.0.4 and .5")
             lab.nsrun(nva, gob + ["global", "rib", "add", "192.168.30.0/24", "nexthop",
                                   "10.1.2.4", "-a", "ipv4"])
 
