@@ -1246,6 +1246,22 @@ std::vector<Route> RouteServer::adj_rib_out(PeerKey peer) const {
     return out;
 }
 
+RouteServer::RibCounts RouteServer::rib_counts(PeerKey peer) const {
+    RibCounts c;
+    if (!impl_->valid_key(peer)) return c;
+    const auto ord = impl_->ord_of(peer);
+    if (accepts_routes(peer)) {
+        const auto& rib = impl_->rib_in[ord];
+        c.received = rib.size();
+        for (const auto& [p, e] : rib)
+            if (e.reason == nullptr) ++c.accepted;
+    }
+    c.advertised = impl_->static_out[ord].size();
+    for (const auto& [p, info] : impl_->prefixes)
+        if (impl_->outs(info)[ord].valid()) ++c.advertised;
+    return c;
+}
+
 std::vector<ViewRoute> RouteServer::view(std::string_view name) const {
     std::vector<ViewRoute> out;
     const auto& names = impl_->view_names;

@@ -146,6 +146,13 @@ public:
     [[nodiscard]] std::vector<RibInRoute> adj_rib_in(PeerKey peer) const;
     [[nodiscard]] std::vector<Route> adj_rib_out(PeerKey peer) const;
     [[nodiscard]] std::vector<ViewRoute> view(std::string_view name) const;
+    // Sizes only, without copying or sorting (`rsctl peers`, /metrics at a full table): routes
+    // held from `peer` and how many of them are accepted (O(Adj-RIB-In)); routes advertised to
+    // `peer` (O(prefixes)). Same numbers as adj_rib_in()/adj_rib_out().size().
+    struct RibCounts {
+        std::size_t received = 0, accepted = 0, advertised = 0;
+    };
+    [[nodiscard]] RibCounts rib_counts(PeerKey peer) const;
     // The whole state as a delta from an empty engine (peers: advertise only; views: upserts).
     [[nodiscard]] PolicyDelta snapshot() const;
     // E6: NVAs whose sessions currently disagree, one line per (NVA, prefix).

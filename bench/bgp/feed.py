@@ -4,7 +4,8 @@ the policy and compiled into the FIB), by FRR bgpd and by BIRD 2, on the same ma
 the other; prints a table and one JSON line per receiver.
 
   bench/bgp/feed.sh [--routes N] [--build build-bgp] [--only rsfwd,speaker,frr,bird]
-                    [--timeout S]
+                    [--timeout S] [--no-worker-idle] [--perf FILE]
+  receivers: rsfwd, rsfwd-busy, speaker, frr, bird
 
 Needs root (network namespaces), gobgpd/gobgp, and whichever receivers are installed
 (/usr/lib/frr/bgpd, /usr/sbin/bird; a missing one is reported and skipped).
@@ -23,7 +24,10 @@ How:
 4. Each receiver is started alone (the others are not running) and opens the session; the clock
    runs from the moment the receiver reports the session Established to the moment it holds all
    N routes:
-   - rsfwd: `rsfwd run` (DPDK, one net_null port, `--no-huge`), polled over its JSON API socket
+   - rsfwd: `rsfwd run` (DPDK, one net_null port, `--no-huge`, lcores 0-1; its busy-polling
+     worker thread set to SCHED_IDLE unless --no-worker-idle, so that on a 2-core machine it does
+     not take a whole core from the control thread and gobgpd; `rsfwd-busy` = the same with the
+     worker at normal priority, as in production), polled over its JSON API socket
      (`stats`): control.bgp_routes_in >= N (every UPDATE decoded and run through the policy),
      then forwarding.fib.route_events / generation stable = the last route event compiled and
      published to the workers. The done time is the first poll that saw the final values.
@@ -199,7 +203,14 @@ class Bench:
 
     # --- receivers ------------------------------------------------------------------------------
 
-    def run_rsfwd(self, n):
+    def run_rsfwd_busy(self, n):
+        """`rsfwd run` with its DPDK worker at normal priority (as in production): on a 2-core
+        machine the busy-polling worker takes a core from the control thread and gobgpd."""
+        return self.run_rsfwd(n, worker_idle=False)
+
+    def run_rsfwd(self, n, worker_idle=None):
+        if worker_idle is None:
+            worker_idle = self.args.worker_idle
         rsfwd = os.path.join(self.args.build, "dataplane", "rsfwd")
         if not os.path.exists(rsfwd):
             return {"skipped": f"{rsfwd} not built (ninja -C BUILD dataplane/rsfwd)"}
@@ -252,6 +263,20 @@ nvas:
                 self.tail("rsfwd")
                 return {"error": "rsfwd did not start"}
             time.sleep(0.1)
+        if worker_idle:
+            # The DPDK worker busy-polls an lcore. On a 2-core machine that leaves rsfwd's control
+            # thread, gobgpd (and anything else) one core, while FRR and BIRD get both: give the
+            # worker SCHED_IDLE so it only runs when nothing else wants a CPU (bench only; in
+            # production the worker owns its core).
+            for tid in os.listdir(f"/proc/{p.pid}/task"):
+                with open(f"/proc/{p.pid}/task/{tid}/comm") as fh:
+                    if fh.read().startswith("rte-worker"):
+                        self.sh("chrt", "--idle", "-p", "0", tid)
+        perf = None
+        if self.args.perf:  # profile the whole daemon (control thread + worker) while it ingests
+            perf = subprocess.Popen(["perf", "record", "-e", "cpu-clock", "-g", "-q", "-o",
+                                     os.path.abspath(self.args.perf), "-p", str(p.pid)],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         t_est = None
         end = time.time() + self.args.timeout
         while time.time() < end and t_est is None:
@@ -278,6 +303,9 @@ nvas:
                     break
             time.sleep(0.1)
         peers = api("peers")
+        if perf:
+            perf.send_signal(signal.SIGINT)
+            perf.wait(timeout=120)
         self.stop(p)
         if done is None:
             self.tail("rsfwd")
@@ -425,10 +453,16 @@ def main():
     ap.add_argument("--build", default=os.path.join(ROOT, "build-bgp"),
                     help="meson build dir with dataplane/rsfwd and lpm/librsfwd_lpm.a")
     ap.add_argument("--only", default="rsfwd,speaker,frr,bird",
-                    help="receivers, comma-separated (speaker = rsfwd-bgp, BGP only)")
+                    help="receivers, comma-separated (speaker = rsfwd-bgp, BGP only; "
+                         "rsfwd-busy = rsfwd with its worker at normal priority)")
     ap.add_argument("--timeout", type=int, default=900, help="seconds per receiver")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--dpdk-mem", type=int, default=2048, help="rsfwd -m (MB, --no-huge)")
+    ap.add_argument("--worker-idle", action=argparse.BooleanOptionalAction, default=True,
+                    help="run rsfwd's busy-polling DPDK worker at SCHED_IDLE (default on; "
+                         "--no-worker-idle: normal priority, as in production)")
+    ap.add_argument("--perf", metavar="FILE",
+                    help="perf record -e cpu-clock -g the rsfwd receiver into FILE")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("needs root (network namespaces)")
@@ -445,12 +479,14 @@ def main():
     results = {}
     for who in args.only.split(","):
         log(f"{who}: starting")
-        r = getattr(b, f"run_{who}")(n)
+        r = getattr(b, f"run_{who.replace('-', '_')}")(n)
         results[who] = r
         print(json.dumps({"bench": "bgp_feed", "receiver": who, "routes_fed": n, **r}),
               flush=True)
     v = versions()
-    label = {"rsfwd": "rsfwd (BGP+policy+FIB)", "speaker": "rsfwd-bgp (BGP speaker only)",
+    label = {"rsfwd": "rsfwd (BGP+policy+FIB)",
+             "rsfwd-busy": "rsfwd, worker at normal priority",
+             "speaker": "rsfwd-bgp (BGP speaker only)",
              "frr": f"FRR bgpd {v.get('frr') or ''}",
              "bird": f"{v.get('bird') or 'BIRD'}"}
     print(f"\nGoBGP feed of {n} routes, Established → all routes held (s)")
@@ -459,7 +495,7 @@ def main():
         sec = r.get("seconds")
         note = r.get("skipped") or r.get("error") or (
             f"BGP ingest {r['seconds_bgp_ingest']} s, {r['accepted_by_policy']} accepted"
-            if who == "rsfwd" else "")
+            if who.startswith("rsfwd") else "")
         print(f"{label.get(who, who)[:40]:40} {sec if sec is not None else '-':>9}  {note}")
 
 

@@ -427,16 +427,17 @@ Json ControlPlane::peers_json() const {
     for (const auto& key : policy_->peers()) {
         const auto name = policy_->peer_name(key);
         Json row{{"name", name}, {"kind", kind_str(key.kind)}};
+        // Counts only: copying and sorting a 1M-route Adj-RIB-In per peer per `rsctl peers`
+        // (and per /metrics scrape) stalled the control thread for a second or more.
+        const auto counts = policy_->rib_counts(key);
         if (policy_->accepts_routes(key)) {
-            const auto rib_in = policy_->adj_rib_in(key);
-            row["received"] = rib_in.size();
-            row["accepted"] = std::count_if(rib_in.begin(), rib_in.end(),
-                                            [](const RibInRoute& r) { return r.accepted; });
+            row["received"] = counts.received;
+            row["accepted"] = counts.accepted;
         } else {
             row["received"] = nullptr;
             row["accepted"] = nullptr;
         }
-        row["advertised"] = policy_->adj_rib_out(key).size();
+        row["advertised"] = counts.advertised;
         auto it = peer_session_.find(key);
         if (it != peer_session_.end() && sessions.count(it->second)) {
             const auto& s = sessions[it->second];

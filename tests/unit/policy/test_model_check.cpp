@@ -4,6 +4,7 @@
 // fresh engine fed the same Adj-RIB-Ins from scratch must produce the same state.
 #include "policy_fixture.hpp"
 
+#include <algorithm>
 #include <map>
 #include <random>
 
@@ -50,6 +51,15 @@ State of(const PolicyDelta& snapshot) {
 
 void check_invariants(const RouteServer& rs) {
     const auto& ars = rs.config().route_server.instance_ips;
+    // rib_counts (rsctl peers, /metrics) = the sizes of the copies, for every peer.
+    for (const auto& p : rs.peers()) {
+        const auto c = rs.rib_counts(p);
+        const auto in = rs.adj_rib_in(p);
+        EXPECT_EQ(c.received, in.size());
+        EXPECT_EQ(c.accepted, static_cast<std::size_t>(std::count_if(
+                                  in.begin(), in.end(), [](const auto& r) { return r.accepted; })));
+        EXPECT_EQ(c.advertised, rs.adj_rib_out(p).size());
+    }
     for (const auto& v : rs.views()) {
         for (const auto& r : rs.view(v)) {
             EXPECT_LE(r.next_hops.size(), 8u); // D7
