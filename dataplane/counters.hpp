@@ -54,7 +54,7 @@ struct PortCount {
 
 struct alignas(64) WorkerCounters {
     std::uint64_t rx_pkts = 0, rx_bytes = 0, tx_pkts = 0, tx_bytes = 0;
-    std::uint64_t punted = 0, injected = 0, loops = 0, busy_loops = 0;
+    std::uint64_t punted = 0, injected = 0, loops = 0, busy_loops = 0, idle_sleeps = 0;
     std::array<std::uint64_t, drop_count> drops{};
     std::array<std::uint64_t, stage_count> stage_cycles{};
     std::array<PortCount, fib::max_ports> port{};

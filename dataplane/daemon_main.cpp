@@ -484,6 +484,9 @@ int daemon_main(int argc, char** argv) {
     app.add_option("--coalesce-us", a.opt.coalesce_us, "FIB publication coalescing window (µs)")
         ->capture_default_str();
     app.add_flag("--stage-cycles", a.opt.stage_cycles, "count TSC cycles per pipeline stage");
+    app.add_option("--idle-sleep-us", a.opt.idle_sleep_us,
+                   "workers sleep N µs per loop after 1024 empty polls (0 = busy-poll)")
+        ->capture_default_str();
     app.add_flag("--no-icmp-errors", a.no_icmp, "do not send ICMP time-exceeded/unreachable");
     std::vector<char*> av;
     for (auto& s : own) av.push_back(s.data());

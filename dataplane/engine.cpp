@@ -740,6 +740,7 @@ Stats Engine::stats() const {
         ws.punted = read_counter(c.punted);
         ws.loops = read_counter(c.loops);
         ws.busy_loops = read_counter(c.busy_loops);
+        ws.idle_sleeps = read_counter(c.idle_sleeps);
         for (std::size_t d = 0; d < drop_count; ++d) {
             ws.drops[d] = read_counter(c.drops[d]);
             s.drops[d] += ws.drops[d];
@@ -803,11 +804,17 @@ nlohmann::json to_json(const Stats& s) {
                               {"hw_rx_nombuf", p.hw_rx_nombuf}});
     j["workers"] = json::array();
     for (const auto& w : s.workers) {
-        json o = {{"lcore", w.lcore},           {"rx_pkts", w.rx_pkts},
-                  {"rx_bytes", w.rx_bytes},     {"tx_pkts", w.tx_pkts},
-                  {"tx_bytes", w.tx_bytes},     {"punted", w.punted},
-                  {"loops", w.loops},           {"busy_loops", w.busy_loops},
-                  {"generation", w.generation}, {"drops", drops(w.drops)}};
+        json o = {{"lcore", w.lcore},
+                  {"rx_pkts", w.rx_pkts},
+                  {"rx_bytes", w.rx_bytes},
+                  {"tx_pkts", w.tx_pkts},
+                  {"tx_bytes", w.tx_bytes},
+                  {"punted", w.punted},
+                  {"loops", w.loops},
+                  {"busy_loops", w.busy_loops},
+                  {"idle_sleeps", w.idle_sleeps},
+                  {"generation", w.generation},
+                  {"drops", drops(w.drops)}};
         json sc = json::object();
         for (std::size_t k = 0; k < stage_count; ++k)
             sc[std::string(to_string(static_cast<Stage>(k)))] = w.stage_cycles[k];

@@ -62,6 +62,14 @@ struct EngineOptions {
     std::uint32_t extra_mbufs = 0; // added to the computed pool size
     bool stage_cycles = false;     // run the TSC-instrumented worker (bench)
     bool promiscuous = true;
+    // Idle back-off (l3fwd-power style), 0 = busy-poll always (the default, for benchmarks and
+    // dedicated cores). N > 0: after idle_polls_before_sleep loops with no packet, the worker
+    // sleeps N µs per loop until traffic returns, handing its core to the control thread and
+    // peers (labs, laptops, 2-vCPU VMs). Costs up to N µs of latency on the first packets and
+    // of FIB publication; the RX ring must hold N µs of traffic (1024 descriptors: ~100 µs at
+    // 10 Mpps). The one syscall a worker makes, and only when it has nothing to do.
+    std::uint32_t idle_sleep_us = 0;
+    std::uint32_t idle_polls_before_sleep = 1024;
     // net_af_xdp ports (issue 9, docs/xdp.md): load rsfwd's control/data split program instead
     // of the PMD's default, so ARP, BGP and ICMP to our addresses reach the kernel of the same
     // interface. Needs an XDP-enabled build (af_xdp::available()); otherwise ignored.
@@ -83,7 +91,7 @@ struct PortStats {
 struct WorkerStats {
     unsigned lcore = 0;
     std::uint64_t rx_pkts = 0, rx_bytes = 0, tx_pkts = 0, tx_bytes = 0, punted = 0;
-    std::uint64_t loops = 0, busy_loops = 0, generation = 0;
+    std::uint64_t loops = 0, busy_loops = 0, idle_sleeps = 0, generation = 0;
     std::array<std::uint64_t, drop_count> drops{};
     std::array<std::uint64_t, stage_count> stage_cycles{};
 };

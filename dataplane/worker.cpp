@@ -358,6 +358,9 @@ void loop(WorkerCtx& w) noexcept {
     const fib::Generation* gen = fib::worker_online(pub, w.id);
     std::array<rte_mbuf*, burst_size> pkts;
     std::uint64_t t = 0;
+    const std::uint32_t sleep_us = rt.opt.idle_sleep_us;
+    const std::uint32_t polls_before_sleep = rt.opt.idle_polls_before_sleep;
+    std::uint32_t idle = 0;
     for (;;) {
         const bool stopping = rt.stop_workers.load(std::memory_order_relaxed);
         gen = fib::worker_poll(pub, w.id, gen);
@@ -389,6 +392,14 @@ void loop(WorkerCtx& w) noexcept {
             c.stage_cycles[static_cast<std::size_t>(Stage::tx)] += now - t;
         }
         c.busy_loops += busy;
+        // Idle back-off (EngineOptions::idle_sleep_us), off by default. A sleeping worker
+        // reports quiescence at most N µs late: FIB publication and reclamation wait that long.
+        if (busy || ni != 0) {
+            idle = 0;
+        } else if (sleep_us != 0 && ++idle >= polls_before_sleep) {
+            ++c.idle_sleeps;
+            rte_delay_us_sleep(sleep_us);
+        }
     }
     for (std::uint16_t p : rt.port_ids) tx_flush(w, p);
     fib::worker_offline(pub, w.id);

@@ -24,10 +24,10 @@ How:
 4. Each receiver is started alone (the others are not running) and opens the session; the clock
    runs from the moment the receiver reports the session Established to the moment it holds all
    N routes:
-   - rsfwd: `rsfwd run` (DPDK, one net_null port, `--no-huge`, lcores 0-1; its busy-polling
-     worker thread set to SCHED_IDLE unless --no-worker-idle, so that on a 2-core machine it does
-     not take a whole core from the control thread and gobgpd; `rsfwd-busy` = the same with the
-     worker at normal priority, as in production), polled over its JSON API socket
+   - rsfwd: `rsfwd run` (DPDK, one net_null port, `--no-huge`, lcores 0-1; with
+     `--idle-sleep-us 100` unless --no-worker-idle: its worker sleeps while it has no packets,
+     so on a 2-core machine it does not take a whole core from the control thread and gobgpd;
+     `rsfwd-busy` = the same busy-polling, the default for dedicated cores), polled over its JSON API socket
      (`stats`): control.bgp_routes_in >= N (every UPDATE decoded and run through the policy),
      then forwarding.fib.route_events / generation stable = the last route event compiled and
      published to the workers. The done time is the first poll that saw the final values.
@@ -204,8 +204,8 @@ class Bench:
     # --- receivers ------------------------------------------------------------------------------
 
     def run_rsfwd_busy(self, n):
-        """`rsfwd run` with its DPDK worker at normal priority (as in production): on a 2-core
-        machine the busy-polling worker takes a core from the control thread and gobgpd."""
+        """`rsfwd run` with its DPDK worker busy-polling (the default, for dedicated cores): on a
+        2-core machine the worker takes a core from the control thread and gobgpd."""
         return self.run_rsfwd(n, worker_idle=False)
 
     def run_rsfwd(self, n, worker_idle=None):
@@ -234,8 +234,12 @@ nvas:
     bgp: {{peer_ip: {FEED_IP}, hold_time: 90}}
 """)
         sock = self.path("rsfwd.sock")
+        # The worker's idle back-off (a product option, EngineOptions::idle_sleep_us): on a
+        # 2-core machine a busy-polling worker leaves rsfwd's control thread and gobgpd one core,
+        # while FRR and BIRD get both.
+        idle = ["--idle-sleep-us", "100"] if worker_idle else []
         p = self.spawn(self.nsx(self.ns_rx, rsfwd, "run", "--config", cfg, "--socket", sock,
-                                "--bgp-port", "179", "--", "-l", "0,1", "--no-huge", "-m",
+                                "--bgp-port", "179", *idle, "--", "-l", "0,1", "--no-huge", "-m",
                                 str(self.args.dpdk_mem), "--file-prefix",
                                 f"rsb{os.getpid()}", "--no-pci", "--log-level", "lib.eal:4"),
                        "rsfwd")
@@ -263,15 +267,6 @@ nvas:
                 self.tail("rsfwd")
                 return {"error": "rsfwd did not start"}
             time.sleep(0.1)
-        if worker_idle:
-            # The DPDK worker busy-polls an lcore. On a 2-core machine that leaves rsfwd's control
-            # thread, gobgpd (and anything else) one core, while FRR and BIRD get both: give the
-            # worker SCHED_IDLE so it only runs when nothing else wants a CPU (bench only; in
-            # production the worker owns its core).
-            for tid in os.listdir(f"/proc/{p.pid}/task"):
-                with open(f"/proc/{p.pid}/task/{tid}/comm") as fh:
-                    if fh.read().startswith("rte-worker"):
-                        self.sh("chrt", "--idle", "-p", "0", tid)
         perf = None
         if self.args.perf:  # profile the whole daemon (control thread + worker) while it ingests
             perf = subprocess.Popen(["perf", "record", "-e", "cpu-clock", "-g", "-q", "-o",
@@ -454,13 +449,13 @@ def main():
                     help="meson build dir with dataplane/rsfwd and lpm/librsfwd_lpm.a")
     ap.add_argument("--only", default="rsfwd,speaker,frr,bird",
                     help="receivers, comma-separated (speaker = rsfwd-bgp, BGP only; "
-                         "rsfwd-busy = rsfwd with its worker at normal priority)")
+                         "rsfwd-busy = rsfwd with a busy-polling worker)")
     ap.add_argument("--timeout", type=int, default=900, help="seconds per receiver")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--dpdk-mem", type=int, default=2048, help="rsfwd -m (MB, --no-huge)")
     ap.add_argument("--worker-idle", action=argparse.BooleanOptionalAction, default=True,
-                    help="run rsfwd's busy-polling DPDK worker at SCHED_IDLE (default on; "
-                         "--no-worker-idle: normal priority, as in production)")
+                    help="run rsfwd with --idle-sleep-us 100 (its worker sleeps when it has no "
+                         "packets; default on); --no-worker-idle: busy-poll")
     ap.add_argument("--perf", metavar="FILE",
                     help="perf record -e cpu-clock -g the rsfwd receiver into FILE")
     args = ap.parse_args()
@@ -485,7 +480,7 @@ def main():
               flush=True)
     v = versions()
     label = {"rsfwd": "rsfwd (BGP+policy+FIB)",
-             "rsfwd-busy": "rsfwd, worker at normal priority",
+             "rsfwd-busy": "rsfwd, busy-polling worker",
              "speaker": "rsfwd-bgp (BGP speaker only)",
              "frr": f"FRR bgpd {v.get('frr') or ''}",
              "bird": f"{v.get('bird') or 'BIRD'}"}

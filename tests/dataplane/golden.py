@@ -294,7 +294,7 @@ def scenario_b2b_on():
     return c
 
 
-def run_case(name, case, b2b, rsfwd, workdir):
+def run_case(name, case, b2b, rsfwd, workdir, idle_sleep_us=0):
     d = os.path.join(workdir, name)
     os.makedirs(d, exist_ok=True)
     ports = ["nva", "vms", "spoke", "er", "vpn"]
@@ -310,7 +310,8 @@ def run_case(name, case, b2b, rsfwd, workdir):
                               vmh=VMH, vms_=VMS, edge=EDGE, vpndev=VPNDEV, vmh6=VMH6, vpn6=VPN6,
                               vms6=VMS6))
     stats = os.path.join(d, "stats.json")
-    cmd = [rsfwd, "run", "--config", cfg, "--socket", "", "--duration", "1.0", "--stats-json", stats, "--",
+    extra = ["--idle-sleep-us", str(idle_sleep_us)] if idle_sleep_us else []
+    cmd = [rsfwd, "run", "--config", cfg, "--socket", "", "--duration", "1.0", "--stats-json", stats] + extra + ["--",
            "-l", "0-1", "--no-huge", "-m", "256", "--no-pci", "--file-prefix",
            "rsfwd_golden_%s_%d" % (name, os.getpid()), "--log-level", "lib.eal:error"]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=50)
@@ -349,6 +350,12 @@ def run_case(name, case, b2b, rsfwd, workdir):
     for reason, n in st["drops"].items():
         if n and reason not in case.drops:
             errors.append("%s: unexpected drops.%s = %d" % (name, reason, n))
+    # --idle-sleep-us: the same packets out, and the workers did sleep once the pcaps ran dry.
+    sleeps = sum(w.get("idle_sleeps", 0) for w in st.get("workers", []))
+    if idle_sleep_us and sleeps == 0:
+        errors.append("%s: --idle-sleep-us %d: no worker slept" % (name, idle_sleep_us))
+    if not idle_sleep_us and sleeps:
+        errors.append("%s: busy-poll mode, yet workers slept %d times" % (name, sleeps))
     return errors
 
 
@@ -357,13 +364,15 @@ def main():
     ap.add_argument("--rsfwd", required=True)
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--only")
+    ap.add_argument("--idle-sleep-us", type=int, default=0,
+                    help="run rsfwd with its idle back-off (same expectations)")
     a = ap.parse_args()
     os.makedirs(a.workdir, exist_ok=True)
     errors = []
     for name, fn, b2b in [("b2b_off", scenario_b2b_off, False), ("b2b_on", scenario_b2b_on, True)]:
         if a.only and a.only != name:
             continue
-        e = run_case(name, fn(), b2b, a.rsfwd, a.workdir)
+        e = run_case(name, fn(), b2b, a.rsfwd, a.workdir, a.idle_sleep_us)
         print("%s: %s" % (name, "ok" if not e else "%d errors" % len(e)))
         errors += e
     for e in errors:
