@@ -22,7 +22,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from xdplab import JsonProc, Lab, PY, PKT, Fail, check, require_root_and_tools  # noqa: E402
+from xdplab import (JsonProc, Lab, PY, PKT, Fail, check, report_failure,  # noqa: E402
+                    require_root_and_tools)
 
 EXE = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else "rsfwd-xdp"
 
@@ -239,11 +240,7 @@ def main():
         print("PASS")
         return 0
     except Fail as e:
-        print(f"FAIL: {e}")
-        for p in lab.procs:
-            if p.poll() is not None and p.stderr:
-                print("rsfwd-xdp stderr:", p.stderr.read()[-2000:])
-        return 1
+        return report_failure(lab, e)
     finally:
         lab.cleanup()
 

@@ -23,7 +23,8 @@ import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from xdplab import Lab, Fail, check, require_root_and_tools, skip  # noqa: E402
+from xdplab import (Lab, Fail, check, report_failure, require_root_and_tools,  # noqa: E402
+                    skip)
 from rsfwdlab import (Daemon, gobgp_conf, gobgp_established, ip_addrs, start_gobgp,  # noqa: E402
                       wait)
 
@@ -230,11 +231,7 @@ def main():
         print("PASS")
         return 0
     except Fail as e:
-        print(f"FAIL: {e}")
-        for p in lab.procs:
-            if p.poll() is not None and p.stderr:
-                print("stderr:", p.stderr.read()[-3000:])
-        return 1
+        return report_failure(lab, e)
     finally:
         lab.cleanup()
         if gobgp_dir:

@@ -45,6 +45,17 @@ class Fail(Exception):
     pass
 
 
+def report_failure(lab, e, tail=3000):
+    """A test's `except Fail`: the failed check, then the stderr tail of every process of the lab
+    that has exited (a crashed daemon says why). Returns the test's exit status, 1."""
+    print(f"FAIL: {e}")
+    for p in lab.procs:
+        if p.poll() is not None and p.stderr:
+            print(f"stderr ({p.args[0] if isinstance(p.args, list) else p.args}):",
+                  p.stderr.read()[-tail:])
+    return 1
+
+
 def check(cond, msg):
     if not cond:
         raise Fail(msg)
