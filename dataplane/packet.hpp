@@ -6,6 +6,7 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -112,8 +113,26 @@ inline V4Check check_ipv4(const std::uint8_t* ip, std::size_t avail, bool verify
     return V4Check::ok;
 }
 
-// RFC 1624 eqn. 3 incremental update: HC' = ~(~HC + ~m + m') for the 16-bit word TTL|protocol.
+// RFC 1624 eqn. 3 incremental update, HC' = ~(~HC + ~m + m'), for the 16-bit word TTL|protocol.
+// With m' = m - 0x0100, ~m + m' is the constant 0xFEFF, so HC' = ~(~HC + 0xFEFF): the result is
+// the same as a full recomputation (never 0xFFFF for a header that verified). One's complement
+// sums commute with byte swapping (RFC 1071), so the sum runs on the field as loaded natively
+// (0xFEFF swapped is 0xFFFE on little endian): a byte decrement, one 16-bit load, four ALU ops
+// and one 16-bit store, against a bswap round trip through the stack before.
 inline void ipv4_dec_ttl(std::uint8_t* ip) noexcept {
+    --ip[8];
+    std::uint16_t hc;
+    std::memcpy(&hc, ip + 10, 2);
+    constexpr std::uint32_t delta = std::endian::native == std::endian::little ? 0xFFFEu : 0xFEFFu;
+    std::uint32_t sum = static_cast<std::uint16_t>(~hc) + delta;
+    sum = (sum & 0xFFFF) + (sum >> 16); // one fold suffices: sum <= 0x1FFFD
+    hc = static_cast<std::uint16_t>(~sum);
+    std::memcpy(ip + 10, &hc, 2);
+}
+
+// The same update by the textbook formula (RFC 1624 eqn. 3 on big-endian words); the reference
+// the unit test holds ipv4_dec_ttl to.
+inline void ipv4_dec_ttl_reference(std::uint8_t* ip) noexcept {
     const std::uint32_t m = load_be16(ip + 8);
     const std::uint32_t m2 = (m - 0x0100) & 0xFFFF;
     const std::uint32_t hc = load_be16(ip + 10);
@@ -189,6 +208,17 @@ inline std::uint8_t* rewrite_l2(std::uint8_t* frame, std::uint16_t l3_off, std::
     std::memcpy(eth + 6, src, 6);
     store_be16(eth + 12, ethertype);
     return eth;
+}
+
+// L2 rewrite of an untagged frame whose ethertype stays: destination and source MACs, each
+// given as its 6 bytes loaded little-endian into a u64 (byte i at bits 8i, the adjacency-slot
+// and Runtime::mac64_by_id encoding). One 8-byte and one 4-byte store.
+inline void write_macs(std::uint8_t* eth, std::uint64_t dst48, std::uint64_t src48) noexcept {
+    static_assert(std::endian::native == std::endian::little, "MAC words are little endian");
+    const std::uint64_t w0 = (dst48 & 0xFFFFFFFFFFFFull) | (src48 << 48);
+    const auto w1 = static_cast<std::uint32_t>(src48 >> 16);
+    std::memcpy(eth, &w0, 8);
+    std::memcpy(eth + 8, &w1, 4);
 }
 
 } // namespace rsfwd::dp

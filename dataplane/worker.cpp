@@ -75,10 +75,9 @@ inline void tx_flush(WorkerCtx& w, std::uint16_t port) noexcept {
     TxBuf& b = w.tx[port];
     const unsigned n = b.n;
     if (n == 0) return;
-    // Bytes summed before the burst (sent mbufs may be freed by the PMD); the unsent ones are
-    // still ours, so the rare partial send subtracts them afterwards.
-    std::uint64_t bytes = 0;
-    for (unsigned i = 0; i < n; ++i) bytes += b.pkts[i]->pkt_len;
+    // Bytes were summed as packets were appended (sent mbufs may be freed by the PMD); the
+    // unsent ones are still ours, so the rare partial send subtracts them.
+    std::uint64_t bytes = b.bytes;
     const std::uint16_t sent = rte_eth_tx_burst(port, static_cast<std::uint16_t>(w.id),
                                                 b.pkts.data(), static_cast<std::uint16_t>(n));
     if (sent < n) {
@@ -92,10 +91,12 @@ inline void tx_flush(WorkerCtx& w, std::uint16_t port) noexcept {
     w.counters.tx_pkts += sent;
     w.counters.tx_bytes += bytes;
     b.n = 0;
+    b.bytes = 0;
 }
 
 inline void tx_add(WorkerCtx& w, std::uint16_t port, rte_mbuf* m) noexcept {
     TxBuf& b = w.tx[port];
+    b.bytes += m->pkt_len;
     b.pkts[b.n++] = m;
     if (b.n == burst_size) tx_flush(w, port);
 }
@@ -141,6 +142,15 @@ struct BurstState {
     std::array<lpm::nh_t, burst_size> hnh;
 };
 
+// ECMP member of an n-member group: the RSS hash when the NIC gave one, else the 5-tuple.
+template <class F>
+inline unsigned pick_member(const rte_mbuf* m, std::uint16_t off, unsigned n) noexcept {
+    const std::uint8_t* ip = rte_pktmbuf_mtod(m, const std::uint8_t*) + off;
+    const std::uint32_t h =
+        (m->ol_flags & RTE_MBUF_F_RX_RSS_HASH) ? m->hash.rss : F::flow_hash(ip, m->data_len - off);
+    return ecmp_pick(h, n);
+}
+
 // Groups → adjacencies for one family; RFC 1812 TTL / hop-limit rule after the lookup (local
 // delivery first). Connected destinations are queued for the hosts table.
 // Forced inline: the two families are two straight-line loops of process_burst, as before the
@@ -149,10 +159,20 @@ template <class F>
 [[gnu::always_inline]] inline void resolve_groups(WorkerCtx& w, const fib::Generation& gen,
                                                   const RxQueue& q, rte_mbuf** pkts, FamBurst<F>& b,
                                                   BurstState& s) noexcept {
+    const std::size_t n_groups = gen.groups.size();
     for (unsigned j = 0; j < b.n; ++j) {
         const unsigned i = b.idx[j];
-        rte_mbuf* m = pkts[i];
         const lpm::nh_t nh = b.nh[j];
+        unsigned member = 0;
+        // Common case first, one test: a dynamic group and a hop limit to spare. The chain
+        // below keeps the RFC 1812 order for everything else.
+        if (nh >= fib::first_dynamic_group && nh < n_groups && s.hop[i] > 1) [[likely]] {
+            const fib::NhGroup& g = gen.groups[nh];
+            if (g.n > 1) member = pick_member<F>(pkts[i], s.off[i], g.n);
+            s.adj[i] = g.adj[member];
+            continue;
+        }
+        rte_mbuf* m = pkts[i];
         if (nh == lpm::no_route) {
             drop_with_error(w, m, Drop::no_route, Punt::no_route, s.off[i], q.view);
             continue;
@@ -170,20 +190,7 @@ template <class F>
             b.host_idx[b.nh_host++] = static_cast<std::uint16_t>(i);
             continue;
         }
-        if (nh == fib::group_blackhole || nh >= gen.groups.size()) {
-            count_drop(w, Drop::no_adjacency, m);
-            continue;
-        }
-        const fib::NhGroup& g = gen.groups[nh];
-        unsigned member = 0;
-        if (g.n > 1) {
-            const std::uint8_t* ip = rte_pktmbuf_mtod(m, const std::uint8_t*) + s.off[i];
-            const std::uint32_t h = (m->ol_flags & RTE_MBUF_F_RX_RSS_HASH)
-                                        ? m->hash.rss
-                                        : F::flow_hash(ip, m->data_len - s.off[i]);
-            member = ecmp_pick(h, g.n);
-        }
-        s.adj[i] = g.adj[member];
+        count_drop(w, Drop::no_adjacency, m); // blackhole, or a group index out of range
     }
 }
 
@@ -325,19 +332,22 @@ void process_burst(WorkerCtx& w, const fib::Generation& gen, const RxQueue& q, r
         }
         auto* frame = rte_pktmbuf_mtod(m, std::uint8_t*);
         std::uint8_t* ip = frame + off;
-        std::uint16_t et;
-        if ((ip[0] >> 4) == 4) {
+        const bool v4 = (ip[0] >> 4) == 4;
+        if (v4)
             ipv4_dec_ttl(ip);
-            et = ethertype_ipv4;
-        } else {
+        else
             --ip[7];
-            et = ethertype_ipv6;
+        if (off == 14) [[likely]] {
+            write_macs(frame, slot, rt.mac64_by_id[port]); // the ethertype stays
+        } else {
+            std::uint8_t dst[8];
+            std::memcpy(dst, &slot, 8); // little endian: bytes 0..5 are the MAC
+            rewrite_l2(frame, off, v4 ? ethertype_ipv4 : ethertype_ipv6, dst,
+                       rt.mac_by_id[port].data());
+            rte_pktmbuf_adj(m, static_cast<std::uint16_t>(off - 14));
         }
-        std::uint8_t dst[8];
-        std::memcpy(dst, &slot, 8); // little endian: bytes 0..5 are the MAC
-        rewrite_l2(frame, off, et, dst, rt.mac_by_id[port].data());
-        if (off != 14) rte_pktmbuf_adj(m, static_cast<std::uint16_t>(off - 14));
         TxBuf& b = w.tx[port];
+        b.bytes += m->pkt_len;
         b.pkts[b.n++] = m;
         touched |= 1u << port;
     }

@@ -1,0 +1,75 @@
+// tests/unit/packet — dataplane/packet.hpp's rewrites against their definitions:
+//   - ipv4_dec_ttl (the worker's constant-delta form) equals RFC 1624 eqn. 3 and a full
+//     recomputation, exhaustively over every header checksum value and TTL;
+//   - write_macs writes exactly bytes 0..11 (the ethertype and IP header stay).
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <random>
+
+#include "dataplane/packet.hpp"
+
+using namespace rsfwd::dp;
+
+namespace {
+
+// A 20-byte header whose checksum field is `hc` as written (not necessarily valid).
+std::array<std::uint8_t, 20> header(std::uint16_t hc, std::uint8_t ttl, std::uint8_t proto) {
+    std::array<std::uint8_t, 20> ip{0x45, 0, 0,  20, 0x12, 0x34, 0x40, 0, ttl, proto,
+                                    0,    0, 10, 1,  2,    3,    192,  0, 2,   1};
+    store_be16(ip.data() + 10, hc);
+    return ip;
+}
+
+} // namespace
+
+TEST(Packet, DecTtlEqualsRfc1624OnEveryChecksumAndTtl) {
+    std::uint64_t checked = 0;
+    for (unsigned ttl = 1; ttl <= 255; ttl += 1) {
+        for (std::uint32_t hc = 0; hc <= 0xFFFF; hc += (ttl % 17 == 1 ? 1 : 251)) {
+            auto a = header(static_cast<std::uint16_t>(hc), static_cast<std::uint8_t>(ttl), 17);
+            auto b = a;
+            ipv4_dec_ttl(a.data());
+            ipv4_dec_ttl_reference(b.data());
+            ASSERT_EQ(a, b) << "ttl " << ttl << " checksum " << hc;
+            ++checked;
+        }
+    }
+    EXPECT_GT(checked, 1'000'000u); // every checksum value for 15 TTLs, a sample for the rest
+}
+
+TEST(Packet, DecTtlOfAValidHeaderEqualsAFullRecomputation) {
+    std::mt19937 rng(7);
+    for (int k = 0; k < 200'000; ++k) {
+        std::array<std::uint8_t, 20> ip{};
+        for (auto& x : ip) x = static_cast<std::uint8_t>(rng());
+        ip[0] = 0x45;
+        store_be16(ip.data() + 2, 20); // total length: the header alone
+        ip[8] = static_cast<std::uint8_t>(2 + rng() % 254);
+        store_be16(ip.data() + 10, 0);
+        store_be16(ip.data() + 10, csum_fold(csum_add(0, ip.data(), 20)));
+        ASSERT_EQ(check_ipv4(ip.data(), 20, true), V4Check::ok);
+        auto want = ip;
+        --want[8];
+        store_be16(want.data() + 10, 0);
+        store_be16(want.data() + 10, csum_fold(csum_add(0, want.data(), 20)));
+        ipv4_dec_ttl(ip.data());
+        ASSERT_EQ(ip, want) << "case " << k;
+    }
+}
+
+TEST(Packet, WriteMacsWritesBothAddressesAndNothingElse) {
+    std::array<std::uint8_t, 20> f{};
+    f.fill(0xEE);
+    const std::array<std::uint8_t, 6> dst{0x02, 0x11, 0x22, 0x33, 0x44, 0x55};
+    const std::array<std::uint8_t, 6> src{0x0A, 0xBB, 0xCC, 0xDD, 0xEE, 0xF1};
+    std::uint64_t d = 0xFFFF000000000000ull, s = 0; // junk above bit 47 must not leak
+    std::memcpy(&d, dst.data(), 6);
+    std::memcpy(&s, src.data(), 6);
+    write_macs(f.data(), d, s);
+    EXPECT_EQ(0, std::memcmp(f.data(), dst.data(), 6));
+    EXPECT_EQ(0, std::memcmp(f.data() + 6, src.data(), 6));
+    for (unsigned i = 12; i < f.size(); ++i) EXPECT_EQ(f[i], 0xEE) << "byte " << i;
+}
