@@ -22,7 +22,7 @@ if os.geteuid() != 0:
 from scapy.all import (ARP, ICMP, IP, UDP, TCP, Dot1Q, Ether, IPv6, ICMPv6ND_NS, ICMPv6ND_NA,  # noqa: E402
                        ICMPv6NDOptSrcLLAddr, ICMPv6NDOptDstLLAddr, ICMPv6EchoRequest,
                        ICMPv6EchoReply, ICMPv6TimeExceeded, ICMPv6DestUnreach, Padding, Raw,
-                       rdpcap, wrpcap)
+                       IPOption, checksum, rdpcap, wrpcap)
 
 MAC = {  # our port MACs
     "nva": "02:00:00:00:01:02", "vms": "02:00:00:00:01:03", "spoke": "02:00:00:00:01:04",
@@ -195,6 +195,19 @@ def scenario_b2b_off():
     # Bad IHL (4): bad_header.
     raw = bytearray(bytes(udp(VMH, MAC["vms"], "10.1.3.10", "192.168.10.5")))
     raw[14] = 0x44
+    c.send("vms", Ether(bytes(raw)))
+    c.drops["bad_header"] += 1
+    # IP options (IHL 6): not the worker's straight-line case, forwarded by the generic path.
+    p = Ether(src=VMH, dst=MAC["vms"]) / \
+        IP(src="10.1.3.10", dst="192.168.10.6", options=[IPOption(b"\x94\x04\x00\x00")]) / \
+        UDP(sport=11, dport=12) / Raw(b"options")
+    c.send("vms", p)
+    c.expect("nva", fwd(p, "nva", NVA1))
+    # Total length beyond the frame (a straight-line-shaped header): bad_header.
+    raw = bytearray(bytes(udp(VMH, MAC["vms"], "10.1.3.10", "192.168.10.5")))
+    raw[16:18] = (len(raw) - 14 + 1).to_bytes(2, "big")
+    raw[24:26] = b"\0\0"
+    raw[24:26] = checksum(bytes(raw[14:34])).to_bytes(2, "big")
     c.send("vms", Ether(bytes(raw)))
     c.drops["bad_header"] += 1
     # Unicast frame for someone else's MAC: not_for_us.
