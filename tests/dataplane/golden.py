@@ -250,6 +250,11 @@ def scenario_b2b_off():
         UDP(sport=7, dport=8) / Raw(b"six")
     c.send("vms", p)
     c.expect("vpn", fwd(p, "vpn", VPN6))
+    # IPv6 payload length beyond the frame: bad_header.
+    raw = bytearray(bytes(p))
+    raw[18:20] = (len(raw) - 14 - 40 + 1).to_bytes(2, "big")
+    c.send("vms", Ether(bytes(raw)))
+    c.drops["bad_header"] += 1
     # IPv6 echo to our address → echo reply; ND solicitation for it → advertisement.
     p = Ether(src=VMH6, dst=MAC["vms"]) / IPv6(src="2001:db8:3::10", dst="2001:db8:3::1", hlim=64) / \
         ICMPv6EchoRequest(id=1, seq=2, data=b"v6ping")
