@@ -29,8 +29,8 @@ namespace rsfwd::dp {
 // RX burst, bulk-lookup and TX-flush size. 64 rather than DPDK's customary 32: the LPM's bulk
 // lookup hides more memory latency with 64 keys in flight (lpm_bench: 1M routes, uniform keys,
 // 21 vs 25 cycles per lookup) and per-burst costs halve. rsfwd-bench A/B, same lpm, alternated
-// runs (on-CPU ns/packet, 3 + 3 pairs): 16 routes 45.0 vs 47.4, 1M 49.3 vs 51.6, 1M random
-// destinations 61.4 vs 74.5.
+// runs (on-CPU ns/packet, 6 pairs): 16 routes 45.1 vs 47.4, 1M 49.3 vs 51.8, 1M random
+// destinations 61.2 vs 74.5.
 inline constexpr unsigned burst_size = 64;
 
 // Why a packet goes to the control thread.
