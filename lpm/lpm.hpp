@@ -10,7 +10,7 @@
 // Ownership: value types; a table owns all its memory (std::vectors; arrays of 512 KiB and more
 // are mmapped 2 MiB-aligned and madvise(MADV_HUGEPAGE)d). Copies are deep. An empty or small
 // table (<= 2048 routes) uses an 8-bit root and costs a few KiB; past 2048 routes it switches
-// to an 18-bit root (~4 MiB fixed), and back below 512 routes (one rebuild each way).
+// to an 18-bit root (~5 MiB fixed), and back below 512 routes (one rebuild each way).
 //
 // Thread contract: const methods (lookup, lookup_bulk*, size, bytes, routes) may run
 // concurrently on one object from any number of threads as long as no non-const method runs on
@@ -27,8 +27,10 @@
 //   apply() is incremental (cost proportional to the routes changed and the trie nodes below
 //   them), so step 5 costs the same as step 2; copying is only needed once, at start-up.
 // Cost (big tables): a key under a root slot (/18) with no route longer than /24 costs two
-// dependent loads: the root entry and one 64-byte-aligned block line. Elsewhere one root load,
-// one 24-byte node load per 6 bits past the root, one leaf load. See README for cycles.
+// dependent loads: the root entry and one 64-byte-aligned block line (a slot covered by a
+// route of length <= 18 has a 1-run block of its own, so this holds for it too). Elsewhere
+// one root load, one 24-byte node load per 6 bits past the root, one leaf load. See README
+// for cycles.
 #pragma once
 
 #include <array>

@@ -27,6 +27,7 @@ Trie<T, L>::Trie(unsigned r) : r_(r) {
     root_.assign(std::size_t{1} << r_, leaf_none);
     rdef_.assign(std::size_t{1} << r_, leaf_none);
     rdef_len_.assign(std::size_t{1} << r_, -1);
+    lblk_.assign(std::size_t{1} << r_, 0);
     shorts_.resize(r_ + 1);
 }
 
@@ -101,6 +102,9 @@ void Trie<T, L>::build(std::vector<Entry> routes) {
     leaves_.v.shrink_to_fit();
     units_.v.shrink_to_fit();
     routes_.v.shrink_to_fit();
+    std::size_t leaf_slots = 0; // slots that get a 1-run block of their own (see sync)
+    for (std::uint32_t e : root_) leaf_slots += !(e & node_flag) && e != leaf_none;
+    units_.v.reserve(units_.v.size() + leaf_slots);
     for (std::uint32_t s = 0; s < root_.size(); ++s) sync(s);
 }
 
@@ -229,14 +233,32 @@ void Trie<T, L>::write_leaves(std::uint32_t ni, const std::uint32_t* leaves, std
 }
 
 // The lookup root entry of slot s from the control root (after any change below slot s).
+// A slot whose control entry is a leaf (no route longer than r_ below it) gets a 1-run
+// class-0 block of its own, so that every lookup-root entry is a block or a node: IPv4 bulk
+// lookups then resolve every key with the same block read, without a leaf/block select.
 template <class T, class L>
 void Trie<T, L>::sync(std::uint32_t s) {
     std::uint32_t e = root_[s];
-    if (e & node_flag) {
-        const Node& nd = nodes_.v[e & idx_mask];
-        if (compact_node(r_, nd.vector, nd.leafvec)) e = nd.base0;
-    } else if (e == leaf_none) {
-        e = node_flag | compact_flag; // the shared no-route block
+    if (e & node_flag || e == leaf_none) {
+        if (lblk_[s]) {
+            units_.release(lblk_[s], 0);
+            lblk_[s] = 0;
+        }
+        if (e & node_flag) {
+            const Node& nd = nodes_.v[e & idx_mask];
+            if (compact_node(r_, nd.vector, nd.leafvec)) e = nd.base0;
+        } else {
+            e = node_flag | compact_flag; // the shared no-route block
+        }
+    } else {
+        if (!lblk_[s]) lblk_[s] = units_.alloc(0);
+        auto* b = reinterpret_cast<unsigned char*>(&units_.v[lblk_[s]]);
+        std::uint64_t lv = 1;
+        L v = store_leaf(e);
+        std::memset(b, 0, sizeof(Unit));
+        std::memcpy(b, &lv, 8);
+        std::memcpy(b + 8, &v, sizeof(L));
+        e = node_flag | compact_flag | lblk_[s];
     }
     lroot_[s] = e;
 }
@@ -535,9 +557,9 @@ std::size_t Trie<T, L>::lookup_bytes() const noexcept {
 template <class T, class L>
 std::size_t Trie<T, L>::bytes() const noexcept {
     std::size_t b = sizeof(*this) + lroot_.capacity() * 4 + root_.capacity() * 4 +
-                    rdef_.capacity() * 4 + rdef_len_.capacity() + nodes_.bytes() +
-                    info_.capacity() * sizeof(NodeInfo) + leaves_.bytes() + units_.bytes() +
-                    routes_.bytes() + shorts_.capacity() * sizeof(shorts_[0]);
+                    rdef_.capacity() * 4 + rdef_len_.capacity() + lblk_.capacity() * 4 +
+                    nodes_.bytes() + info_.capacity() * sizeof(NodeInfo) + leaves_.bytes() +
+                    units_.bytes() + routes_.bytes() + shorts_.capacity() * sizeof(shorts_[0]);
     for (const auto& m : shorts_)
         b += m.size() * (sizeof(Key) + 4 + 2 * sizeof(void*)) + m.bucket_count() * sizeof(void*);
     return b;

@@ -75,7 +75,10 @@ struct NodeInfo {
 };
 
 // Lookup-root entries (lroot_), 32 bits:
-//   0xxx…  a leaf: the public next hop (0..max_nexthop)
+//   0xxx…  a leaf: the public next hop (0..max_nexthop). Never written since Nov 26: a slot
+//          whose control entry is a leaf gets a 1-run class-0 block of its own (lblk_), so
+//          the IPv4 bulk lookup (lookup_burst4) has no leaf/block select and relies on every
+//          entry being a block or a node; the single and IPv6 lookups still accept leaves.
 //   10xx…  node_flag | index of a Poptrie node
 //   11cc…  node_flag | compact_flag | class cc << 28 | offset in 16-byte units of a compact
 //          block: the root-level node of a slot with no route longer than R + 6 (IPv4: no route
@@ -396,6 +399,10 @@ public:
     // yields the Key.
     template <unsigned MaxBurst, class In, class Conv>
     void lookup_burst(const In* in, std::uint32_t* out, unsigned n, Conv conv) const noexcept {
+        if constexpr (W == 32) {
+            lookup_burst4<MaxBurst>(in, out, n, conv);
+            return;
+        }
         Key k[MaxBurst];
         std::uint32_t st[MaxBurst];
         std::uint8_t act[MaxBurst];
@@ -443,6 +450,64 @@ public:
             out[i] = sel_compact(e, v, e);
         }
         if (m) walk_burst<MaxBurst>(k, st, act, m, out);
+    }
+
+    // lookup_burst for IPv4: the same passes with about half the instructions per key (the
+    // bulk cost is half instructions, half memory; a hot 4096-key set went from 12.5 to 7.8
+    // cycles/lookup): 32-bit shifts (no 64-bit widening), loops unrolled, no leaf/block select
+    // (every root entry is a block or a node, see sync), and no per-key bookkeeping for keys at
+    // nodes (0.6 % of uniform keys): pass 2 prefetches their node behind a rarely taken branch
+    // and raises a flag, and only a burst with the flag set lists them. The second line of a
+    // class-3 block (2.6 % of keys) is also prefetched behind a branch: cheaper than the five
+    // instructions of a branch-free address.
+    template <unsigned MaxBurst, class In, class Conv>
+    void lookup_burst4(const In* in, std::uint32_t* out, unsigned n, Conv conv) const noexcept {
+        std::uint32_t k[MaxBurst];
+        std::uint32_t st[MaxBurst];
+        const unsigned char* bp[MaxBurst];
+        const std::uint32_t* root = lroot_.data();
+        const auto* ub = reinterpret_cast<const unsigned char*>(units_.v.data());
+        const Node* nodes = nodes_.v.data();
+        const unsigned r = r_; // locals: out[] stores could alias the members
+        const unsigned sh = W - r, sh2 = W - r - S;
+#pragma GCC unroll 4
+        for (unsigned i = 0; i < n; ++i) {
+            k[i] = static_cast<std::uint32_t>(conv(in[i]));
+            __builtin_prefetch(&root[k[i] >> sh]);
+        }
+        bool any_node = false;
+#pragma GCC unroll 4
+        for (unsigned i = 0; i < n; ++i) {
+            std::uint32_t e = root[k[i] >> sh];
+            st[i] = e;
+            const unsigned char* b = ub + std::size_t{e & unit_mask} * sizeof(Unit);
+            bp[i] = b;
+            if (e < (node_flag | compact_flag)) [[unlikely]] { // a node entry (no leaf entries)
+                bp[i] = ub; // pass 3 reads the "no route" block; the walk overwrites out[i]
+                b = reinterpret_cast<const unsigned char*>(&nodes[e & idx_mask]);
+                any_node = true;
+            }
+            __builtin_prefetch(b);
+            if (e >= 0xF0000000u) [[unlikely]] // class 3: two lines
+                __builtin_prefetch(b + 64);
+        }
+#pragma GCC unroll 4
+        for (unsigned i = 0; i < n; ++i) {
+            const unsigned char* b = bp[i];
+            // popcount of the leafvec bits up to the key's position: shift the others out.
+            unsigned s = (~k[i] >> sh2) & 63;
+            auto cnt = static_cast<unsigned>(std::popcount(ld<std::uint64_t>(b) << s));
+            out[i] = pub_leaf(ld<L>(b + 8 - sizeof(L) + cnt * sizeof(L)));
+        }
+        if (any_node) [[unlikely]] {
+            std::uint8_t act[MaxBurst];
+            unsigned m = 0;
+            for (unsigned i = 0; i < n; ++i) {
+                act[m] = static_cast<std::uint8_t>(i);
+                m += st[i] < (node_flag | compact_flag);
+            }
+            walk_burst<MaxBurst>(k, st, act, m, out);
+        }
     }
 
 private:
@@ -516,6 +581,7 @@ private:
     std::vector<std::uint32_t> root_;   // 2^r_ control entries: node_flag|node or a leaf
     std::vector<std::uint32_t> rdef_;   // per slot: best route of length <= r_ (a leaf)
     std::vector<std::int8_t> rdef_len_; // its length, -1 none
+    std::vector<std::uint32_t> lblk_;   // per slot: its own 1-run block (a leaf slot), 0 none
     Pool<Node> nodes_;
     std::vector<NodeInfo> info_; // parallel to nodes_.v
     Pool<L> leaves_;

@@ -324,6 +324,40 @@ TEST(Lpm4, BatchedApplyAndCopySemantics) {
     check4(e, ref, keys4(routes, scaled(20000), 7));
 }
 
+// A big table (18-bit root) under single updates that flip root slots between a leaf (with its
+// own 1-run block), a compact block and a node, and a short route's slots between leaf values;
+// single and bulk (32, 64) lookups around every change equal the reference.
+TEST(Lpm4, BigTableUpdatesAroundEveryChange) {
+    auto routes = gen_bgp4(scaled(20000), 77, 300);
+    Table4 t = Table4::build(routes);
+    RefTable4 ref;
+    for (const auto& r : routes) ref.insert(r.addr, r.len, r.nh);
+    auto pool = routes;
+    for (const auto& r : gen_random4(scaled(3000), 78, 300, 8, 32)) pool.push_back(r);
+    for (const auto& r : gen_random4(scaled(300), 79, 300, 1, 18)) pool.push_back(r);
+    SplitMix64 rng(80);
+    const std::size_t steps = scaled(4000);
+    for (std::size_t step = 0; step < steps; ++step) {
+        const auto& r = pool[rng.below(pool.size())];
+        if (rng.below(3) == 0) {
+            ASSERT_EQ(t.remove(r.addr, r.len), ref.remove(r.addr, r.len));
+        } else {
+            nh_t nh = static_cast<nh_t>(rng.below(300));
+            t.insert(r.addr, r.len, nh);
+            ref.insert(r.addr, r.len, nh);
+        }
+        std::uint32_t host = r.len == 0 ? ~0u : r.len == 32 ? 0u : (~0u >> r.len);
+        std::uint32_t a = mask4(r.addr, r.len);
+        std::vector<std::uint32_t> keys;
+        for (int i = 0; i < 70; ++i)
+            keys.push_back(a + static_cast<std::uint32_t>(rng.below(std::uint64_t{host} + 3)) - 1);
+        check4(t, ref, keys);
+        if (step % 1000 == 0) check4(t, ref, keys4(routes, scaled(20000), rng.next()));
+    }
+    check4(t, ref, keys4(pool, scaled(100000), rng.next()));
+    check4(Table4::build(t.routes()), ref, keys4(pool, scaled(50000), rng.next()));
+}
+
 TEST(Lpm4, BgpShapedTable) {
     auto routes = gen_bgp4(scaled(400000), 1, 65535);
     ASSERT_EQ(routes.size(), scaled(400000));
