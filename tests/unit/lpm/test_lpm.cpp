@@ -65,6 +65,21 @@ void check4(const Table4& t, const RefTable4& ref, const std::vector<std::uint32
     }
 }
 
+// One random update from `pool` (a third removals, the rest inserts with a next hop below
+// nh_range) on both the table and the reference; returns the route touched.
+const Route4& random_update4(Table4& t, RefTable4& ref, const std::vector<Route4>& pool,
+                             SplitMix64& rng, std::uint64_t nh_range) {
+    const auto& r = pool[rng.below(pool.size())];
+    if (rng.below(3) == 0) {
+        EXPECT_EQ(t.remove(r.addr, r.len), ref.remove(r.addr, r.len));
+    } else {
+        nh_t nh = static_cast<nh_t>(rng.below(nh_range));
+        t.insert(r.addr, r.len, nh);
+        ref.insert(r.addr, r.len, nh);
+    }
+    return r;
+}
+
 void check6(const Table6& t, const RefTable6& ref, const std::vector<Addr6>& keys) {
     ASSERT_EQ(t.size(), ref.size());
     std::vector<nh_t> out(keys.size()), out64(keys.size());
@@ -261,14 +276,8 @@ TEST_P(Lpm4Random, InterleavedUpdatesMatchReferenceAtEveryVersion) {
     std::vector<std::uint32_t> keys = keys4(pool, 64, rng.next());
     const std::size_t steps = scaled(20000);
     for (std::size_t step = 0; step < steps; ++step) {
-        const auto& r = pool[rng.below(pool.size())];
-        if (rng.below(3) == 0) {
-            ASSERT_EQ(t.remove(r.addr, r.len), ref.remove(r.addr, r.len));
-        } else {
-            nh_t nh = static_cast<nh_t>(rng.below(50));
-            t.insert(r.addr, r.len, nh);
-            ref.insert(r.addr, r.len, nh);
-        }
+        const auto& r = random_update4(t, ref, pool, rng, 50);
+        ASSERT_FALSE(HasFailure()) << "step " << step;
         // A few lookups near the change at every version, a wider sweep now and then.
         std::uint32_t host = r.len == 0 ? ~0u : r.len == 32 ? 0u : (~0u >> r.len);
         std::uint32_t a = mask4(r.addr, r.len);
@@ -338,14 +347,8 @@ TEST(Lpm4, BigTableUpdatesAroundEveryChange) {
     SplitMix64 rng(80);
     const std::size_t steps = scaled(4000);
     for (std::size_t step = 0; step < steps; ++step) {
-        const auto& r = pool[rng.below(pool.size())];
-        if (rng.below(3) == 0) {
-            ASSERT_EQ(t.remove(r.addr, r.len), ref.remove(r.addr, r.len));
-        } else {
-            nh_t nh = static_cast<nh_t>(rng.below(300));
-            t.insert(r.addr, r.len, nh);
-            ref.insert(r.addr, r.len, nh);
-        }
+        const auto& r = random_update4(t, ref, pool, rng, 300);
+        ASSERT_FALSE(HasFailure()) << "step " << step;
         std::uint32_t host = r.len == 0 ? ~0u : r.len == 32 ? 0u : (~0u >> r.len);
         std::uint32_t a = mask4(r.addr, r.len);
         std::vector<std::uint32_t> keys;
