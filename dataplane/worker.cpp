@@ -265,7 +265,9 @@ void process_burst(WorkerCtx& w, const fib::Generation& gen, const RxQueue& q, r
                          ipv4_csum_ok(ip, 20))) [[likely]] {
                         s.off[i] = 14;
                         s.hop[i] = ip[Fam4::hop_limit_off];
-                        s.f4.key[s.f4.n] = load_be32(ip + 16);
+                        const std::uint32_t key = load_be32(ip + 16);
+                        vt.v4.prefetch(key); // the lookup's first miss, under way from here
+                        s.f4.key[s.f4.n] = key;
                         s.f4.idx[s.f4.n++] = static_cast<std::uint16_t>(i);
                         continue;
                     }
@@ -276,6 +278,7 @@ void process_burst(WorkerCtx& w, const fib::Generation& gen, const RxQueue& q, r
                         s.off[i] = 14;
                         s.hop[i] = ip[Fam6::hop_limit_off];
                         std::memcpy(s.f6.key[s.f6.n].data(), d, 16);
+                        vt.v6.prefetch(s.f6.key[s.f6.n]);
                         s.f6.idx[s.f6.n++] = static_cast<std::uint16_t>(i);
                         continue;
                     }

@@ -87,6 +87,13 @@ public:
     nh_t lookup(std::uint32_t addr) const noexcept {
         return t_.visit([&](const auto& t) { return t.lookup(addr); });
     }
+    // A hint, no effect on results: start fetching the root entry a later lookup of `addr`
+    // reads. For callers that learn keys some time before their bulk lookup (the data plane
+    // issues it while parsing a burst, so the first of the lookup's two dependent misses is
+    // under way by the time lookup_bulk runs).
+    void prefetch(std::uint32_t addr) const noexcept {
+        t_.visit([&](const auto& t) { t.prefetch(addr); });
+    }
     // out.size() >= keys.size(). Interleaves Burst independent lookups with prefetching.
     void lookup_bulk(std::span<const std::uint32_t> keys, std::span<nh_t> out) const noexcept {
         lookup_bulk_n<default_burst>(keys, out);
@@ -143,6 +150,10 @@ public:
 
     nh_t lookup(const Addr6& addr) const noexcept {
         return t_.visit([&](const auto& t) { return t.lookup(key(addr)); });
+    }
+    // A hint, no effect on results: see Table4::prefetch.
+    void prefetch(const Addr6& addr) const noexcept {
+        t_.visit([&](const auto& t) { t.prefetch(key(addr)); });
     }
     // out.size() >= keys.size(). Interleaves Burst independent lookups with prefetching.
     void lookup_bulk(std::span<const Addr6> keys, std::span<nh_t> out) const noexcept {
