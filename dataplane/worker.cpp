@@ -218,6 +218,9 @@ template <class F>
 inline constexpr std::uint32_t fast_v4_word = 0x450008;
 // Bytes 12..14 of an untagged IPv6 frame, masked to ethertype 0x86DD and version 6.
 inline constexpr std::uint32_t fast_v6_word = 0x60DD86;
+// Keys between the two prefetch stages of an IPv4 lookup while parsing (≈ 15 cycles of parse
+// per packet, so ≈ 120 cycles: an L3 hit's latency and then some).
+inline constexpr unsigned prefetch_lag = 8;
 static_assert(std::endian::native == std::endian::little);
 
 template <bool Cycles>
@@ -265,8 +268,13 @@ void process_burst(WorkerCtx& w, const fib::Generation& gen, const RxQueue& q, r
                          ipv4_csum_ok(ip, 20))) [[likely]] {
                         s.off[i] = 14;
                         s.hop[i] = ip[Fam4::hop_limit_off];
+                        // The lookup's two dependent misses, pipelined across the parse:
+                        // this key's root line now, the block line of the key parsed
+                        // prefetch_lag keys ago (its root line has had time to arrive).
                         const std::uint32_t key = load_be32(ip + 16);
-                        vt.v4.prefetch(key); // the lookup's first miss, under way from here
+                        vt.v4.prefetch(key);
+                        if (s.f4.n >= prefetch_lag)
+                            vt.v4.prefetch_next(s.f4.key[s.f4.n - prefetch_lag]);
                         s.f4.key[s.f4.n] = key;
                         s.f4.idx[s.f4.n++] = static_cast<std::uint16_t>(i);
                         continue;

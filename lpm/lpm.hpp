@@ -94,6 +94,12 @@ public:
     void prefetch(std::uint32_t addr) const noexcept {
         t_.visit([&](const auto& t) { t.prefetch(addr); });
     }
+    // The second stage, some time after prefetch(addr) (enough for the root line to arrive):
+    // reads the root entry and prefetches the line the lookup of `addr` reads next. With both
+    // stages issued ahead, a bulk lookup over cold lines finds them arriving or arrived.
+    void prefetch_next(std::uint32_t addr) const noexcept {
+        t_.visit([&](const auto& t) { t.prefetch_next(addr); });
+    }
     // out.size() >= keys.size(). Interleaves Burst independent lookups with prefetching.
     void lookup_bulk(std::span<const std::uint32_t> keys, std::span<nh_t> out) const noexcept {
         lookup_bulk_n<default_burst>(keys, out);

@@ -377,6 +377,17 @@ public:
 
     // A hint for a caller that knows a key ahead of its lookup: the root entry's line.
     void prefetch(Key k) const noexcept { __builtin_prefetch(&lroot_[slot(k)]); }
+    // The second stage, some time after prefetch(k): reads the root entry and prefetches the
+    // line the lookup reads next (the compact block, or the node).
+    void prefetch_next(Key k) const noexcept {
+        const std::uint32_t e = lroot_[slot(k)];
+        if (!(e & node_flag)) return;
+        if (e & compact_flag)
+            __builtin_prefetch(reinterpret_cast<const unsigned char*>(units_.v.data()) +
+                               std::size_t{e & unit_mask} * sizeof(Unit));
+        else
+            __builtin_prefetch(&nodes_.v[e & idx_mask]);
+    }
 
     [[nodiscard]] std::uint32_t lookup(Key k) const noexcept {
         std::uint32_t e = lroot_[slot(k)];
