@@ -336,6 +336,35 @@ TEST(Lpm4, BatchedApplyAndCopySemantics) {
 // A big table (18-bit root) under single updates that flip root slots between a leaf (with its
 // own 1-run block), a compact block and a node, and a short route's slots between leaf values;
 // single and bulk (32, 64) lookups around every change equal the reference.
+// prefetch/prefetch_next are hints: any key, on an empty, small (8-bit root) or big table,
+// reads only inside the table (ASan build) and changes no answer.
+TEST(Lpm4, PrefetchHintsReadInsideAndChangeNothing) {
+    SplitMix64 rng(91);
+    for (std::size_t n : {std::size_t{0}, std::size_t{100}, scaled(20000)}) {
+        Table4 t = Table4::build(gen_bgp4(n, 92, 50));
+        std::vector<std::uint32_t> keys;
+        for (int i = 0; i < 4096; ++i) keys.push_back(static_cast<std::uint32_t>(rng.next()));
+        keys.push_back(0);
+        keys.push_back(~0u);
+        std::vector<nh_t> before(keys.size()), after(keys.size());
+        t.lookup_bulk(keys, before);
+        for (std::uint32_t k : keys) {
+            t.prefetch(k);
+            t.prefetch_next(k);
+        }
+        t.lookup_bulk(keys, after);
+        EXPECT_EQ(before, after) << n << " routes";
+    }
+    Table6 t6 = Table6::build(gen_bgp6(scaled(5000), 93, 50));
+    Addr6 a{};
+    for (int i = 0; i < 1000; ++i) {
+        for (auto& b : a) b = static_cast<std::uint8_t>(rng.next());
+        const nh_t want = t6.lookup(a);
+        t6.prefetch(a);
+        EXPECT_EQ(t6.lookup(a), want);
+    }
+}
+
 TEST(Lpm4, BigTableUpdatesAroundEveryChange) {
     auto routes = gen_bgp4(scaled(20000), 77, 300);
     Table4 t = Table4::build(routes);
