@@ -1,6 +1,7 @@
 // tests/unit/packet — dataplane/packet.hpp's rewrites against their definitions:
 //   - ipv4_dec_ttl (the worker's constant-delta form) equals RFC 1624 eqn. 3 and a full
 //     recomputation, exhaustively over every header checksum value and TTL;
+//   - ipv4_set_dst (native-order form) equals the textbook RFC 1624 update;
 //   - write_macs writes exactly bytes 0..11 (the ethertype and IP header stay).
 #include <gtest/gtest.h>
 
@@ -57,6 +58,30 @@ TEST(Packet, DecTtlOfAValidHeaderEqualsAFullRecomputation) {
         store_be16(want.data() + 10, csum_fold(csum_add(0, want.data(), 20)));
         ipv4_dec_ttl(ip.data());
         ASSERT_EQ(ip, want) << "case " << k;
+    }
+}
+
+TEST(Packet, SetDstEqualsTheTextbookFormulaAndVerifies) {
+    std::mt19937 rng(11);
+    for (int k = 0; k < 300'000; ++k) {
+        std::array<std::uint8_t, 20> ip{};
+        for (auto& x : ip) x = static_cast<std::uint8_t>(rng());
+        ip[0] = 0x45;
+        store_be16(ip.data() + 2, 20);
+        // Every 4th header is valid (the other 3 exercise arbitrary checksum fields).
+        if (k % 4 == 0) {
+            store_be16(ip.data() + 10, 0);
+            store_be16(ip.data() + 10, csum_fold(csum_add(0, ip.data(), 20)));
+        }
+        const std::uint32_t dst = k % 5 == 0 ? 0u : k % 7 == 0 ? ~0u : rng();
+        auto a = ip, b = ip;
+        ipv4_set_dst(a.data(), dst);
+        ipv4_set_dst_reference(b.data(), dst);
+        ASSERT_EQ(a, b) << "case " << k;
+        ASSERT_EQ(load_be32(a.data() + 16), dst);
+        if (k % 4 == 0) {
+            ASSERT_EQ(check_ipv4(a.data(), 20, true), V4Check::ok) << "case " << k;
+        }
     }
 }
 
