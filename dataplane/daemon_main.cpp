@@ -59,26 +59,35 @@ struct RunArgs {
 };
 
 // The control loop shared by both backends: poll_backend() runs after every batch of Asio
-// handlers and at least once per slice. The slice is an Asio timer, not io.run_for(): run_for
+// handlers and at least once per slice; it returns the next slice (short while the backend has
+// work in flight, longer when idle). The slice is an Asio timer, not io.run_for(): run_for
 // waits in epoll_wait, whose timeout is whole milliseconds, so a 200 µs slice lasted ~1 ms and
 // every FIB publication waited up to a millisecond for its turn (DESIGN: event → worker p99
-// ≤ 1 ms). The timer is a timerfd, so the wake-up is on time; socket I/O wakes it earlier.
+// ≤ 1 ms). The timer is a timerfd, so the wake-up is on time; socket I/O wakes it earlier, and
+// a shorter slice than the one armed re-arms it.
 template <class PollBackend>
 void control_loop(boost::asio::io_context& io, ControlPlane& cp, double duration,
-                  std::chrono::microseconds slice, PollBackend&& poll_backend) {
+                  PollBackend&& poll_backend) {
+    using Clock = boost::asio::steady_timer::clock_type;
     const auto start = std::chrono::steady_clock::now();
     boost::asio::steady_timer tick(io);
     bool armed = false;
+    Clock::time_point deadline{};
+    std::chrono::microseconds slice = poll_backend();
     while (!g_stop.load()) {
-        if (!armed) {
+        const auto now = Clock::now();
+        if (!armed || now + slice < deadline) {
+            deadline = now + slice;
+            tick.expires_at(deadline); // cancels a later wait: its handler sees operation_aborted
+            tick.async_wait([&armed](const boost::system::error_code& ec) {
+                if (ec != boost::asio::error::operation_aborted) armed = false;
+            });
             armed = true;
-            tick.expires_after(slice);
-            tick.async_wait([&armed](const boost::system::error_code&) { armed = false; });
         }
         io.run_one(); // blocks until one handler ran: I/O, or the tick
         io.poll();    // and whatever else is ready now
         if (io.stopped()) io.restart();
-        poll_backend();
+        slice = poll_backend();
         if (g_reload.exchange(false)) {
             try {
                 const auto r = cp.reload();
@@ -324,9 +333,13 @@ int run_dpdk(const RunArgs& a, const Config& cfg) {
                      engine.ports().size(), engine.workers(),
                      a.socket.empty() ? "off" : a.socket.c_str());
         const Stats before = engine.stats();
-        control_loop(io, cp, a.duration, std::chrono::microseconds(200), [&] {
+        // 200 µs while anything is in flight (FIB events, a publication, punted packets), 1 ms
+        // when idle: ARP/ICMP to us wait at most 1 ms, and an idle daemon wakes 1,000 times a
+        // second, not 5,000 (the core it shares with BGP peers, generators, a lab).
+        control_loop(io, cp, a.duration, [&] {
             if (churn) churn->poll(sink);
             engine.control_poll();
+            return std::chrono::microseconds(churn || !engine.control_idle() ? 200 : 1000);
         });
         stop_control(io, cp);
         engine.flush_publication();
@@ -442,12 +455,13 @@ int run_xdp(const RunArgs& a, const Config& cfg) {
     std::fprintf(stderr, "rsfwd: XDP backend forwarding on %zu interfaces; API %s\n",
                  cfg.ports.size(), a.socket.empty() ? "off" : a.socket.c_str());
     auto last_refresh = std::chrono::steady_clock::now();
-    control_loop(io, cp, a.duration, std::chrono::milliseconds(50), [&] {
+    control_loop(io, cp, a.duration, [&] {
         const auto now = std::chrono::steady_clock::now();
         if (now - last_refresh >= std::chrono::milliseconds(500)) {
             backend.refresh_neighbours(); // kernel ARP/ND table → next-hop MACs
             last_refresh = now;
         }
+        return std::chrono::microseconds(50'000);
     });
     stop_control(io, cp);
     nlohmann::json j = nlohmann::json::parse(sink.stats().dump());

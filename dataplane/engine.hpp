@@ -137,6 +137,9 @@ public:
 
     void start();        // first generation published, workers running, telemetry on
     void control_poll(); // one control-loop iteration (never blocks)
+    // True when a control_poll() now would find nothing to do: no FIB events pending, no
+    // publication in flight, no punted packet waiting. The daemon's loop then polls less often.
+    [[nodiscard]] bool control_idle() const noexcept;
     // Loops control_poll() until *stop is true or `duration_s` (> 0) elapsed.
     void run(const std::atomic<bool>* stop, double duration_s);
     // Publishes everything pending and waits until every worker uses it (tests, shutdown).

@@ -556,6 +556,15 @@ void Engine::control_poll() {
     rt.pub->step(*rt.comp, now);
 }
 
+bool Engine::control_idle() const noexcept {
+    const Runtime& rt = *rt_;
+    if (!rt.started || rt.stopped) return true;
+    if (rt.comp->has_pending() || rt.pub->busy()) return false;
+    for (const auto& w : rt.workers)
+        if (!rte_ring_empty(w->punt)) return false;
+    return true;
+}
+
 void Engine::run(const std::atomic<bool>* stop, double duration_s) {
     Runtime& rt = *rt_;
     const std::uint64_t start = rte_rdtsc();
@@ -563,9 +572,7 @@ void Engine::run(const std::atomic<bool>* stop, double duration_s) {
     while (!(stop && stop->load(std::memory_order_relaxed))) {
         if (duration_s > 0 && rte_rdtsc() - start >= limit) break;
         control_poll();
-        bool idle = !rt.comp->has_pending() && !rt.pub->busy();
-        for (auto& w : rt.workers) idle = idle && rte_ring_empty(w->punt);
-        if (idle) std::this_thread::sleep_for(std::chrono::microseconds(50));
+        if (control_idle()) std::this_thread::sleep_for(std::chrono::microseconds(50));
     }
 }
 
