@@ -27,6 +27,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import dpdk  # noqa: E402
+import ndr  # noqa: E402
 import report  # noqa: E402
 import rsfwd_bench_leg  # noqa: E402
 import routes  # noqa: E402
@@ -125,13 +126,19 @@ OPTIONS
                         back (faster, less robust to drifting load)
   --churn-rates LIST    rsfwd-churn route changes/s (default 10k,100k,1M)
   --start-timeout S     seconds to wait for a peer to forward (90); --rsfwd-start-timeout (900)
-  --setup LIST          comma list of pcap, memif, virtio, null (default pcap), run in order in
-                        the same invocation. pcap: above. memif: a generator testpmd (core 0,
-                        io-forwarding the pcap) -> net_memif server | client -> forwarder ->
-                        net_null.
+  --setup LIST          comma list of pcap, memif, virtio, virtio-ndr, null, veth (default
+                        pcap), run in order in the same invocation. pcap: above. memif: a
+                        generator testpmd (core 0, io-forwarding the pcap) -> net_memif
+                        server | client -> forwarder -> net_null.
                         virtio: generator -> net_vhost | virtio_user -> forwarder -> net_null.
                         Both are generator-bound on this 2-vCPU VM (the generator shares core 0
                         with EAL control threads): reported, not gated; v4 64 B 1k only.
+                        virtio-ndr: zero-loss (NDR) search, RFC 2544 style: ndr-gen (core 0,
+                        bench/ndr) -> net_vhost0 | virtio_user0 -> forwarder -> virtio_user1 |
+                        net_vhost1 -> ndr-gen, which paces frames from the cell's pcap by TSC,
+                        counts what comes back and binary-searches the highest offered rate
+                        with no loss (see "NDR" below); Mpps = the NDR, one search per round;
+                        reported, not gated; v4 64 B 1k only.
                         null: net_null0 -> net_null1, testpmd-io only: measures mbuf pointer
                         passing, not forwarding (flagged in the output; never gated); a looped
                         net_ring pair is the same kind of number (no packet data touched)
@@ -142,6 +149,12 @@ OPTIONS
                         counter. Needs root and the XDP build (rsfwd-xdp, xdp_livegen next to
                         --rsfwd). Received Mpps, ratios to kernel and rsfwd-xdp; report only.
                         Rows in results-veth.jsonl, table in summary-veth.md.
+  --ndr-gen PATH        ndr-gen binary (default: <--rsfwd's build>/bench/ndr/ndr-gen;
+                        ninja -C BUILD bench/ndr/ndr-gen)
+  --ndr-trial-s S       seconds per NDR trial (default 2); --ndr-drain-ms (200): RX-only wait
+                        after each trial; --ndr-loss-tolerance PCT (default 0: zero loss);
+                        --ndr-resolution PCT (default 1): stop when (hi-lo)/hi <= PCT;
+                        --ndr-max-trials N (default 14); --ndr-args "ARGS": more ndr-gen options
   --veth-forwarders L   subset of kernel,rsfwd-xdp,rsfwd-xdp-native,rsfwd-afxdp,rsfwd-afpkt
   --rsfwd-xdp PATH, --livegen PATH   default: <rsfwd's build>/dataplane/xdp/rsfwd-xdp and
                         <rsfwd's build>/tests/xdp/xdp_livegen
@@ -170,6 +183,26 @@ OPTIONS
   --rerender DIR        rebuild summary.md and plots (and --write-docs / --regress /
                         --update-baseline) from DIR/results.jsonl without measuring
   --plan                print the cells and the exact commands, run nothing
+
+NDR (setup virtio-ndr; reported, not gated)
+  ndr-gen starts first (vhost-user server), then the forwarder: testpmd-io (io, port 0 -> 1),
+  l3fwd-lpm/-fib (every route -> port 1), rsfwd (its `out` port is virtio_user1). ndr-gen waits
+  for both links and a first returned frame, warms up --warmup s at 0.01 Mpps, measures its own
+  unpaced maximum with reused mbufs (refcnt) and copied ones and keeps the faster, then trials
+  of --ndr-trial-s: round(rate x T) frames in TSC-scheduled bursts of 32, RX counted during the
+  trial and a drain. The schedule never catches up by more than 2 bursts: when ndr-gen is
+  descheduled it pauses ("lag") instead of bursting its backlog into the forwarder. A trial
+  passes with lost (sent - received) + not offered (TX refused: the forwarder's RX ring was
+  full) = 0, or <= the tolerance; a trial whose pauses exceed 5 % of T is invalid and repeated
+  up to 3 times ("invalid_trials"), then fails as generator_lag. First the generator maximum
+  (a pass = "generator-bound"), then binary search down to 0.01 Mpps. The forwarder's
+  virtio_user ports get queue_size=1024. --ndr-nice N runs ndr-gen and the forwarder under
+  `nice -n N` (default 0; a negative N shields them from other load on a shared VM).
+  Rows: mpps = ndr_mpps (median over rounds), generator_max_mpps, generator_bound_rounds,
+  ndr_trials, ndr_rounds[] (per search), ratios to testpmd-io in the same run; per trial JSON
+  lines in logs/*.ndr.jsonl. On this 2-vCPU VM ndr-gen shares core 0 with EAL control threads
+  and the driver, so a scheduling hiccup there or on core 1 fails a trial: NDRs here are far
+  below the forwarders' pcap rates.
 
 OUTPUT (bench/results/<stamp>/)
   results.jsonl   one JSON object per cell: setup, forwarder, family, fib_size, traffic,
@@ -283,6 +316,11 @@ def plan_one(a):
         c = Cell("null", "testpmd-io", 4, 0, "none", 64)
         c.warnings.append("pointer passing: net_null source writes no packet data")
         return [c]
+    if a.setup == "virtio-ndr":
+        # NDR search per forwarder (bench/harness/ndr.py): reported, not gated.
+        for fwd in ("testpmd-io", "l3fwd-lpm", "l3fwd-fib", "rsfwd"):
+            add(fwd, 4, 1000, "uniform", max(64, a.frame_sizes[0]))
+        return cells
     if a.setup in ("memif", "virtio"):
         # A generator process feeds the pair: reported, not gated (generator-bound on 2 vCPUs).
         for fwd in ("testpmd-io", "l3fwd-lpm", "l3fwd-fib", "rsfwd"):
@@ -410,15 +448,24 @@ def source_device(cell, pcap, gen_prefix):
         return "net_memif0,role=client,id=0,socket=%s" % sock_path(gen_prefix)
     if cell.setup == "virtio":
         return "virtio_user0,path=%s,queues=1" % sock_path(gen_prefix)
+    if cell.setup == "virtio-ndr":
+        return ndr.input_device(gen_prefix)
     return "net_pcap0,rx_pcap=%s,infinite_rx=1" % pcap
 
 
 SINK_DEVICE = {"null": "net_null1,no-rx=1"}
 
 
+def sink_device(cell, gen_prefix=None):
+    """The forwarder's output device: virtio-ndr returns frames to ndr-gen, the rest drop."""
+    if cell.setup == "virtio-ndr":
+        return ndr.output_device(gen_prefix)
+    return SINK_DEVICE.get(cell.setup, "net_null0,no-rx=1")
+
+
 def vdevs(cell, pcap, gen_prefix=None):
     return ["--vdev", source_device(cell, pcap, gen_prefix),
-            "--vdev", SINK_DEVICE.get(cell.setup, "net_null0,no-rx=1")]
+            "--vdev", sink_device(cell, gen_prefix)]
 
 
 def generator(a, cell, data, prefix, mem_args):
@@ -441,18 +488,23 @@ def command(a, cell, data, prefix, mem_args, workdir, stats_json=None, gen_prefi
     pcap = data.pcap(cell) if cell.setup != "null" else None
     gen_prefix = gen_prefix or prefix + "g"
     eal_common = ["--no-pci", "--file-prefix", prefix] + mem_args + ["--log-level", "lib.eal:notice"]
-    if cell.setup == "virtio":
+    if cell.setup in ("virtio", "virtio-ndr"):
         # vhost-user shares guest memory by fd, at most 8 regions: one file for all segments.
         eal_common.append("--single-file-segments")
     ts = ["taskset", "-c", "0,1"]
     src = {"pcap": "net_pcap", "null": "net_null0", "memif": "net_memif",
-           "virtio": "virtio_user"}[cell.setup]
-    sink = "net_null1" if cell.setup == "null" else "net_null0"
+           "virtio": "virtio_user", "virtio-ndr": "virtio_user0"}[cell.setup]
+    sink = {"null": "net_null1", "virtio-ndr": "virtio_user1"}.get(cell.setup, "net_null0")
     if cell.fwd == "testpmd-io":
         argv = ts + [a.testpmd, "-l", "0,1", "--main-lcore", "0"] + eal_common + vdevs(
             cell, pcap, gen_prefix)
         argv += ["--", "--forward-mode=io", "--auto-start", "--nb-cores=1", "--rxq=1", "--txq=1",
                  "--total-num-mbufs=%d" % max(16384, 4 * a.frames)]
+        if cell.setup == "virtio-ndr":
+            # testpmd's default (0: the PMD's preference, else ethdev's fallback of 512) posts
+            # only 512 of virtio's 1024 ring entries; l3fwd and rsfwd post 1024. Same depth
+            # for all, or testpmd's NDR is halved by its own configuration.
+            argv += ["--rxd=1024", "--txd=1024"]
         return argv, True, src, sink
     if cell.fwd.startswith("l3fwd"):
         r4, r6 = data.l3fwd_rules(cell.fib)
@@ -466,7 +518,8 @@ def command(a, cell, data, prefix, mem_args, workdir, stats_json=None, gen_prefi
         # churn flips --bench-routes routes: always bulk
         bulk = a.rsfwd_bulk and (cell.fib > 1000 or cell.family == 6 or cell.fwd == "rsfwd-churn")
         conf = rsfwd_leg.write_config(workdir, cell, data, pcap,
-                                      source_device(cell, pcap, gen_prefix), bulk)
+                                      source_device(cell, pcap, gen_prefix), bulk,
+                                      out_device=sink_device(cell, gen_prefix))
         stats_json = stats_json or os.path.join(workdir, "rsfwd.stats.json")
         extra = [x.format(churn=cell.churn, alt_nh=rsfwd_leg.ALT_NH[cell.family])
                  for x in RSFWD_VARIANTS[cell.fwd][1]]
@@ -483,6 +536,8 @@ def command(a, cell, data, prefix, mem_args, workdir, stats_json=None, gen_prefi
 
 
 def run_once(a, cell, data, mem_args, n_windows, workdir, seq, may_block=False):
+    if cell.setup == "virtio-ndr":  # one NDR search (ndr-gen + forwarder) = one sample
+        return ndr.run_once(a, sys.modules[__name__], cell, data, workdir, seq)
     # Free hugepages change while other jobs run: choose the EAL memory at every start.
     kind, mem_args = dpdk.eal_memory_args(a.mem, a.mem_mb + (a.mem_mb // 2 if cell.setup in (
         "memif", "virtio") else 0))
@@ -613,6 +668,9 @@ def execute(a, cells, data, mem_args, workdir):
                 time.monotonic() - t0), flush=True)
 
 
+ARGS = None  # main()'s parsed options (summarize's NDR notes quote the search settings)
+
+
 def summarize(cells):
     rows = []
     for c in cells:
@@ -647,6 +705,8 @@ def summarize(cells):
             if row["cv"] and row["cv"] > 0.10:
                 row["warnings"].append("noisy: CV %.0f %%" % (100 * row["cv"]))
         row.update(c.extra)
+        if c.setup == "virtio-ndr":
+            ndr.annotate(row, c, ARGS)
         cs = row.get("churn_stats")
         if cs:  # rsfwd --bench-churn reports, one per run: totals and medians over runs
             row["churn_update_drops"] = sum(x.get("update_drops", 0) for x in cs)
@@ -781,6 +841,14 @@ def main(argv=None):
     p.add_argument("--layout", choices=["interleaved", "blocked"], default="interleaved")
     p.add_argument("--setup", default="pcap")
     p.add_argument("--veth-forwarders", default=",".join(veth.FORWARDERS))
+    p.add_argument("--ndr-gen")
+    p.add_argument("--ndr-trial-s", type=float, default=2.0)
+    p.add_argument("--ndr-drain-ms", type=float, default=200.0)
+    p.add_argument("--ndr-loss-tolerance", type=float, default=0.0)
+    p.add_argument("--ndr-resolution", type=float, default=1.0)
+    p.add_argument("--ndr-max-trials", type=int, default=14)
+    p.add_argument("--ndr-args", default="")
+    p.add_argument("--ndr-nice", type=int, default=0)
     p.add_argument("--rsfwd-xdp")
     p.add_argument("--livegen")
     p.add_argument("--mem", choices=["auto", "huge", "no-huge"], default="auto")
@@ -824,11 +892,19 @@ def main(argv=None):
     a.bench_routes = parse_size(a.bench_routes)
     a.fib_sizes6 = [parse_size(x) for x in a.fib_sizes6.split(",")]
     a.setups = [x.strip() for x in a.setup.split(",") if x.strip()]
-    if not a.setups or any(x not in ("pcap", "null", "memif", "virtio", "veth")
+    if not a.setups or any(x not in ("pcap", "null", "memif", "virtio", "virtio-ndr", "veth")
                            for x in a.setups):
-        print("bench: --setup takes a comma list of pcap, memif, virtio, null, veth",
+        print("bench: --setup takes a comma list of pcap, memif, virtio, virtio-ndr, null, veth",
               file=sys.stderr)
         return 2
+    if (a.ndr_trial_s <= 0 or a.ndr_drain_ms < 0 or not 0 <= a.ndr_loss_tolerance <= 100
+            or not 0 < a.ndr_resolution <= 100 or a.ndr_max_trials < 1):
+        print("bench: --ndr-trial-s > 0, --ndr-drain-ms >= 0, --ndr-loss-tolerance 0..100, "
+              "--ndr-resolution in (0, 100], --ndr-max-trials >= 1", file=sys.stderr)
+        return 2
+    a.ndr_args = a.ndr_args.split()
+    global ARGS
+    ARGS = a
     bad = [f for f in a.veth_forwarders.split(",") if f.strip() and f.strip() not in
            veth.FORWARDERS]
     if bad:
@@ -884,6 +960,12 @@ def main(argv=None):
         if c.fwd == "rsfwd-bench" and not os.access(a.rsfwd_bench, os.X_OK):
             c.status = "not available: %s not built (ninja -C build-bench dataplane/rsfwd-bench)" % (
                 a.rsfwd_bench)
+    a.ndr_gen_path = ndr.default_binary(a, TOP)
+    if any(c.setup == "virtio-ndr" for c in cells) and not os.access(a.ndr_gen_path, os.X_OK):
+        for c in cells:
+            if c.setup == "virtio-ndr":
+                c.status = "not available: %s not built (ninja -C BUILD bench/ndr/ndr-gen)" % (
+                    a.ndr_gen_path)
     rs_cells = [c for c in cells if c.fwd in RSFWD_VARIANTS]
     a.rsfwd_bulk = False
     if rs_cells and not os.access(a.rsfwd, os.X_OK):
@@ -924,8 +1006,12 @@ def main(argv=None):
                     rsfwd_bench_leg.argv(a, "rsbenchPLAN", mem_args, a.window))))
                 continue
             try:
-                argv_, _, _, _ = command(a, c, data, "rsbenchPLAN", mem_args, out)
+                argv_, _, _, _ = command(a, c, data, "rsbenchPLAN", mem_args, out,
+                                         gen_prefix="rsbenchPLANg")
                 print("%-44s %s\n    %s" % (c.key, c.status, " ".join(argv_)))
+                if c.setup == "virtio-ndr":
+                    print("    generator (started first): %s" % " ".join(ndr.gen_argv(
+                        a, data.pcap(c), "rsbenchPLANg", a.start_timeout)))
             except Exception as e:  # plan only: show why a command cannot be formed
                 print("%-44s cannot form command: %s" % (c.key, e))
         return 0

@@ -1,7 +1,8 @@
 """bench/harness/rsfwd_leg.py — how the harness runs rsfwd: a generated config and the argv.
 
 What: write_config() writes a YAML config (docs/config.md) with two ports — `in` (the pcap
-source, view vnet, 10.1.3.1/24) and `out` (the net_null sink, 10.1.2.1/24) — one NVA at 10.1.2.4
+source, view vnet, 10.1.3.1/24) and `out` (the net_null sink, or for setup virtio-ndr the
+virtio_user port back to the NDR generator; 10.1.2.1/24) — one NVA at 10.1.2.4
 on `out` with a static neighbour entry, and the cell's BGP-shaped table as that NVA's routes, so
 the vnet view forwards every destination in the pcap to the sink. argv() forms
 `rsfwd run --config FILE --stats-json FILE -- <EAL args>` with the worker on core 1 and the
@@ -25,16 +26,21 @@ PCAP_PORT_MAC = "02:70:63:61:70:00"
 ALT_NH = {4: "10.1.2.5", 6: "fd00:2::5"}
 
 
-def write_config(workdir, cell, data, pcap, device, bulk=False):
+NULL_SINK = "net_null0,no-rx=1"
+
+
+def write_config(workdir, cell, data, pcap, device, bulk=False, out_device=NULL_SINK):
     """The config path; with bulk, the NVA carries one route and the table goes to a route file
-    loaded with --bench-routes (see argv())."""
+    loaded with --bench-routes (see argv()). out_device: the `out` port's device (the null sink;
+    setup virtio-ndr: virtio_user1, back to the NDR generator)."""
     fam = cell.family
     if fam != 4 and not bulk:
         raise ValueError("rsfwd's config carries IPv4 static routes only (nvas[].routes[].prefix "
                          "is an IPv4 prefix): no IPv6 table can be loaded")
     table = data.table(fam, cell.fib)
     # cached by table and device (a 1M-route file takes a while to write)
-    tag = hashlib.md5(device.encode()).hexdigest()[:8]
+    tag = hashlib.md5((device if out_device == NULL_SINK else device + "|" + out_device)
+                      .encode()).hexdigest()[:8]
     table_fam = fam
     if bulk:  # one placeholder IPv4 route in the YAML (the config's static routes are IPv4)
         table, table_fam = (table[:1], fam) if fam == 4 else (routes.table(4, 1, data.seed), 4)
@@ -62,7 +68,7 @@ def write_config(workdir, cell, data, pcap, device, bulk=False):
     ] + (["    address6: fd00:1::1/64"] if fam == 6 else []) + [
         "    view: vnet",
         "  - name: out",
-        "    device: net_null0,no-rx=1",
+        "    device: %s" % out_device,
         "    address: 10.1.2.1/24",
     ] + (["    address6: fd00:2::1/64"] if fam == 6 else []) + [
         "    view: vnet",
@@ -101,8 +107,10 @@ def route_file(data, cell):
 
 
 def argv(binary, config, stats, eal_common, extra=()):
-    return [binary, "run", "--config", config, "--stats-json", stats] + list(extra) + [
-        "--", "-l", "0,1", "--main-lcore", "0"] + eal_common
+    # --socket "": no JSON API. The default socket would make a second rsfwd on the machine (a
+    # lab, a test, another cell still exiting) refuse to start ("another rsfwd is running").
+    return [binary, "run", "--config", config, "--stats-json", stats, "--socket", ""] + list(
+        extra) + ["--", "-l", "0,1", "--main-lcore", "0"] + eal_common
 
 
 def stage_cycles(path):
