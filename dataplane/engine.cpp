@@ -17,6 +17,7 @@
 #include "dataplane/af_xdp_split.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -573,6 +574,7 @@ int tel_fib(const char*, const char*, rte_tel_data* d) {
 void Engine::start() {
     Runtime& rt = *rt_;
     if (rt.started) return;
+    rt.control_thread = std::this_thread::get_id();
     fib::Generation g = rt.comp->build_generation();
     rt.comp->discard_pending(); // already contained in the full build
     fib::PublisherOptions po;
@@ -751,14 +753,32 @@ Stats Engine::stats() const {
         s.workers.push_back(ws);
     }
     for (std::size_t d = 0; d < drop_count; ++d) s.drops[d] += read_counter(rt.cdrops[d]);
-    s.control = rt.cstats;
-    if (rt.pub) {
+    // The control thread's own structures only on the control thread (or before start()):
+    // elsewhere (telemetry) their last published mirror.
+    const bool live = !rt.started || std::this_thread::get_id() == rt.control_thread;
+    if (live) {
+        s.control = rt.cstats;
+    } else {
+        std::array<std::uint64_t, 9> c{};
+        for (std::size_t k = 0; k < c.size(); ++k)
+            c[k] = rt.mirror.control[k].load(std::memory_order_relaxed);
+        s.control = std::bit_cast<ControlStats>(c);
+    }
+    if (rt.pub && !live) {
+        s.generation = rt.mirror.generation.load(std::memory_order_relaxed);
+        s.publications = rt.mirror.publications.load(std::memory_order_relaxed);
+        s.publish_queue_full = rt.mirror.queue_full.load(std::memory_order_relaxed);
+        s.route_events = rt.mirror.route_events.load(std::memory_order_relaxed);
+        s.publishing = rt.mirror.publishing.load(std::memory_order_relaxed);
+    } else if (rt.pub) {
         s.generation = rt.pub->generation();
         s.publications = rt.pub->publications();
         s.publish_queue_full = rt.pub->queue_full();
         s.route_events = rt.pub->events();
         s.publishing = rt.pub->busy();
-        const auto& h = rt.pub->latency();
+    }
+    if (rt.pub) {
+        const auto& h = rt.pub->latency(); // atomics
         s.publish_count = h.count();
         s.publish_p50_ns = h.quantile_ns(0.5);
         s.publish_p99_ns = h.quantile_ns(0.99);
@@ -768,8 +788,13 @@ Stats Engine::stats() const {
             if (h.bucket(b)) last = b + 1;
         for (unsigned b = 0; b < last; ++b) s.publish_histogram.push_back(h.bucket(b));
     }
-    s.neighbours = rt.comp ? rt.comp->neighbour_count() : 0;
-    s.pending_events = rt.comp ? rt.comp->pending_events() : 0;
+    if (live) {
+        s.neighbours = rt.comp ? rt.comp->neighbour_count() : 0;
+        s.pending_events = rt.comp ? rt.comp->pending_events() : 0;
+    } else {
+        s.neighbours = rt.mirror.neighbours.load(std::memory_order_relaxed);
+        s.pending_events = rt.mirror.pending_events.load(std::memory_order_relaxed);
+    }
     if (rt.pool) {
         s.mbufs_total = rt.pool->size;
         s.mbufs_in_use = rte_mempool_in_use_count(rt.pool);

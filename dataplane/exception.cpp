@@ -4,6 +4,7 @@
 // straight pipeline. Replies reuse the punted mbuf when they can (ARP reply, echo reply) and are
 // sent back out the ingress port to the sender's MAC: the sender is on that link by definition.
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cstring>
 #include <thread>
@@ -540,6 +541,26 @@ void neighbour_timers(Runtime& rt, std::uint64_t now) {
 
 } // namespace
 
+namespace {
+
+// Stores the control-thread state other threads may read (Runtime::mirror).
+void publish_mirror(Runtime& rt) noexcept {
+    static_assert(sizeof(ControlStats) == 9 * sizeof(std::uint64_t));
+    const auto c = std::bit_cast<std::array<std::uint64_t, 9>>(rt.cstats);
+    constexpr auto rlx = std::memory_order_relaxed;
+    ControlMirror& m = rt.mirror;
+    for (std::size_t k = 0; k < c.size(); ++k) m.control[k].store(c[k], rlx);
+    m.generation.store(rt.pub->generation(), rlx);
+    m.publications.store(rt.pub->publications(), rlx);
+    m.queue_full.store(rt.pub->queue_full(), rlx);
+    m.route_events.store(rt.pub->events(), rlx);
+    m.publishing.store(rt.pub->busy(), rlx);
+    m.pending_events.store(rt.comp->pending_events(), rlx);
+    m.neighbours.store(rt.comp->neighbour_count(), rlx);
+}
+
+} // namespace
+
 void Engine::control_poll() {
     Runtime& rt = *rt_;
     if (!rt.started || rt.stopped) return;
@@ -554,6 +575,7 @@ void Engine::control_poll() {
         neighbour_timers(rt, now);
     }
     rt.pub->step(*rt.comp, now);
+    publish_mirror(rt);
 }
 
 bool Engine::control_idle() const noexcept {

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include <rte_mbuf.h>
@@ -86,6 +87,17 @@ struct NeighbourState { // control thread only
     std::uint32_t tries = 0;
 };
 
+// Control-thread state as the control thread last published it, for readers on other threads
+// (DPDK telemetry calls Engine::stats() from its own thread): stored at the end of every
+// control_poll(), read with relaxed loads. Each value is self-contained; the set is not a
+// consistent snapshot, like the worker counters next to it.
+struct ControlMirror {
+    std::array<std::atomic<std::uint64_t>, 9> control{}; // ControlStats, in declaration order
+    std::atomic<std::uint64_t> generation{0}, publications{0}, queue_full{0}, route_events{0};
+    std::atomic<std::uint64_t> pending_events{0}, neighbours{0};
+    std::atomic<bool> publishing{false};
+};
+
 struct Runtime {
     EngineOptions opt;
     std::vector<PortSpec> specs;
@@ -104,6 +116,8 @@ struct Runtime {
     std::uint64_t tsc_hz = 0;
 
     // Control-thread state.
+    std::thread::id control_thread;     // the thread that called start(): it runs control_poll()
+    ControlMirror mirror;               // the control-thread state below, for other threads
     std::vector<NeighbourState> nstate; // index = adjacency
     std::vector<NeighbourSpec> static_neighbours;
     ControlStats cstats;

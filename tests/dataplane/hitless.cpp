@@ -260,6 +260,20 @@ TEST(Hitless, RouteChurnNeverMisforwardsOrLoses) {
         drain();
     }
     const Stats st = eng.stats();
+    // Another thread (DPDK telemetry's) reads the control thread's mirror, not its structures:
+    // after a control_poll() it must report the same control-side values.
+    Stats other;
+    std::thread([&] { other = eng.stats(); }).join();
+    EXPECT_EQ(other.generation, st.generation);
+    EXPECT_EQ(other.publications, st.publications);
+    EXPECT_EQ(other.route_events, st.route_events);
+    EXPECT_EQ(other.neighbours, st.neighbours);
+    EXPECT_EQ(other.pending_events, st.pending_events);
+    EXPECT_EQ(other.publishing, st.publishing);
+    EXPECT_EQ(other.control.forwarded, st.control.forwarded);
+    EXPECT_EQ(other.control.punts, st.control.punts);
+    EXPECT_GT(other.generation, 1u);
+    EXPECT_EQ(other.neighbours, std::uint64_t{n_out});
     eng.stop();
     EXPECT_EQ(misforwarded, 0u);
     EXPECT_EQ(received, sent_lb.size()) << "packets lost";
