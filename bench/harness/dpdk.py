@@ -22,6 +22,21 @@ import time
 RUNTIME = "/var/run/dpdk"
 
 
+def stop_group(proc, timeout=15):
+    """SIGINT to a process started with start_new_session=True and its group; SIGKILL after
+    `timeout` seconds. No-op when it has exited."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    except ProcessLookupError:
+        pass
+
+
 class ForwarderError(RuntimeError):
     pass
 
@@ -156,15 +171,8 @@ class Forwarder:
 
     def stop(self):
         self.tel.close()
-        if self.proc and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGINT)
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-            except ProcessLookupError:
-                pass
+        if self.proc:
+            stop_group(self.proc)
         if self.proc and self.proc.stdin:
             try:
                 self.proc.stdin.close()

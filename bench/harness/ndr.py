@@ -19,7 +19,6 @@ import json
 import os
 import select
 import shutil
-import signal
 import statistics
 import subprocess
 import time
@@ -118,15 +117,7 @@ class Lines:
 
 
 def _stop(proc):
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGINT)
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        except ProcessLookupError:
-            pass
+    dpdk.stop_group(proc)
 
 
 def run_once(a, bench, cell, data, workdir, seq):

@@ -17,7 +17,6 @@ numbers come from the same run on 64 B IPv4 pcaps.
 import os
 import re
 import shutil
-import signal
 import subprocess
 import threading
 import time
@@ -78,15 +77,7 @@ def run(a, cells, workdir, seq, n_windows):
                     break
         finally:
             stop.set()
-            if proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGINT)
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait()
-                except ProcessLookupError:
-                    pass
+            dpdk.stop_group(proc, timeout=20)
             rest = proc.stdout.read() if proc.stdout else ""
             log.write(rest)
             shutil.rmtree(os.path.join(dpdk.RUNTIME, prefix), ignore_errors=True)
