@@ -541,6 +541,11 @@ int daemon_main(int argc, char** argv) {
     std::signal(SIGINT, on_stop_signal);
     std::signal(SIGTERM, on_stop_signal);
     std::signal(SIGHUP, on_hup_signal);
+    // A peer that closed its end must be an error return, never a kill: DPDK's virtio_user
+    // sends vhost-user messages with sendmsg() without MSG_NOSIGNAL, and rsfwd died of SIGPIPE
+    // in shutdown (no stats written) after its vhost-user server had exited
+    // (tests/dataplane/vhost_peer_gone.py).
+    std::signal(SIGPIPE, SIG_IGN);
     try {
         if (a.backend == "xdp") {
             if (a.random_dst > 0) {
