@@ -19,6 +19,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -58,6 +59,8 @@ WHAT IT RUNS (setup "pcap", the primary one)
   pins itself to core 0. testpmd: -l 0,1 --main-lcore 0 --nb-cores=1; rsfwd: -l 0,1
   --main-lcore 0 (one worker); l3fwd: -l 1 (it opens one TX queue per lcore, main included, and
   net_pcap has only one, so its main lcore is the worker; control threads fall on core 0).
+  virtio-ndr: ndr-gen has core 0; testpmd and rsfwd run --lcores 0@1,1@1 (main lcore on the
+  worker's core, as l3fwd's), EAL control threads still on core 0.
   Memory: hugepages with --in-memory when enough are free, else --no-huge; a unique
   --file-prefix per process; --no-pci (never touches the VM's NIC).
   Measurement: start, wait until packets reach the sink, warm up, then count the sink's TX
@@ -167,6 +170,8 @@ OPTIONS
                         a generated config (static NVA routes, YAML: slow beyond ~100k routes),
                         or, when `rsfwd run --help` lists --bench-routes, for tables > 1k and
                         IPv6 from a "PREFIX NEXT_HOP" route file passed with --bench-routes
+  --rsfwd-args "ARGS"   more `rsfwd run` options for every rsfwd variant (e.g. "--coalesce-us
+                        500"), before the EAL args; recorded in the run's commands
   --l3fwd PATH          l3fwd binary (default: built by scripts/build-l3fwd.sh)
   --testpmd PATH        default dpdk-testpmd
   --regress             compare this run's per-core ratios with --baseline (default
@@ -178,8 +183,8 @@ OPTIONS
   --report-only         with --regress: print the comparison, always exit 0 (CI)
   --update-baseline     write this run's ratios to --baseline (review, then commit)
   --write-docs          put this run's table into docs/benchmarks.md (between the
-                        "bench:results" markers; runs with other setups than pcap go to the
-                        "bench:results-other" ones)
+                        "bench:results" markers; a virtio-ndr run goes to "bench:results-ndr",
+                        runs with other setups than pcap to the "bench:results-other" ones)
   --rerender DIR        rebuild summary.md and plots (and --write-docs / --regress /
                         --update-baseline) from DIR/results.jsonl without measuring
   --plan                print the cells and the exact commands, run nothing
@@ -234,6 +239,9 @@ RSFWD_VARIANTS = {
     "rsfwd-churn": ("--bench-churn", ["--bench-churn", "{churn}", "--bench-churn-next-hop",
                                       "{alt_nh}"]),
 }
+# rsfwd-churn: seconds between pausing/resuming the churn driver and the next window (the
+# control thread's queue of pending events drains in well under 10 ms).
+CHURN_SETTLE_S = 0.5
 L3FWD_LIMIT = {"l3fwd-lpm": 1000, "l3fwd-fib": 65536}
 SRC_MAC = "02:00:00:00:00:01"
 PCAP_PORT_MAC = "02:70:63:61:70:00"  # net_pcap's default MAC for the first pcap port
@@ -496,14 +504,15 @@ def command(a, cell, data, prefix, mem_args, workdir, stats_json=None, gen_prefi
            "virtio": "virtio_user", "virtio-ndr": "virtio_user0"}[cell.setup]
     sink = {"null": "net_null1", "virtio-ndr": "virtio_user1"}.get(cell.setup, "net_null0")
     if cell.fwd == "testpmd-io":
-        argv = ts + [a.testpmd, "-l", "0,1", "--main-lcore", "0"] + eal_common + vdevs(
+        argv = ts + [a.testpmd] + main_lcore_args(cell) + eal_common + vdevs(
             cell, pcap, gen_prefix)
         argv += ["--", "--forward-mode=io", "--auto-start", "--nb-cores=1", "--rxq=1", "--txq=1",
                  "--total-num-mbufs=%d" % max(16384, 4 * a.frames)]
-        if cell.setup == "virtio-ndr":
+        if cell.setup in ("memif", "virtio", "virtio-ndr"):
             # testpmd's default (0: the PMD's preference, else ethdev's fallback of 512) posts
-            # only 512 of virtio's 1024 ring entries; l3fwd and rsfwd post 1024. Same depth
-            # for all, or testpmd's NDR is halved by its own configuration.
+            # only 512 ring entries on virtio_user and memif; l3fwd and rsfwd post 1024. Same
+            # depth for all, or testpmd is held back by its own configuration. (pcap and null
+            # ports have no rings: unchanged there.)
             argv += ["--rxd=1024", "--txd=1024"]
         return argv, True, src, sink
     if cell.fwd.startswith("l3fwd"):
@@ -525,9 +534,22 @@ def command(a, cell, data, prefix, mem_args, workdir, stats_json=None, gen_prefi
                  for x in RSFWD_VARIANTS[cell.fwd][1]]
         if bulk:
             extra += ["--bench-routes", rsfwd_leg.route_file(data, cell)]
-        argv = ts + rsfwd_leg.argv(a.rsfwd, conf, stats_json, eal_common, extra)
+        extra += a.rsfwd_args
+        argv = ts + rsfwd_leg.argv(a.rsfwd, conf, stats_json, eal_common, extra,
+                                   lcores=main_lcore_args(cell))
         return argv, False, src, sink
     raise ValueError(cell.fwd)
+
+
+def main_lcore_args(cell):
+    """EAL lcore options of testpmd and rsfwd: worker lcore 1 on core 1. The main lcore (testpmd's
+    prompt, rsfwd's control thread) is on core 0, except in virtio-ndr, where ndr-gen has core 0
+    to itself and the main lcore moves to core 1 too: a forwarder's own main thread then costs
+    its NDR, as l3fwd's (one lcore, core 1) always has, instead of preempting the generator's
+    pacing. EAL control threads stay on core 0 (the CPUs of the process no lcore uses)."""
+    if cell.setup == "virtio-ndr":
+        return ["--lcores", "0@1,1@1", "--main-lcore", "0"]
+    return ["-l", "0,1", "--main-lcore", "0"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -585,8 +607,15 @@ def run_once(a, cell, data, mem_args, n_windows, workdir, seq, may_block=False):
             cell.blocked = True
             cell.warnings.append("started in %.0f s: all rounds measured in one process" % startup)
         time.sleep(a.warmup)
-        for _ in range(n_windows):
-            out.append(dpdk.measure_window(fwd, src, sink, a.window))
+        paired = cell.fwd == "rsfwd-churn" and a.churn_pause
+        for w in range(n_windows):
+            if paired:  # churn on and paused, same process; the order alternates by round
+                on, off = churn_pair(fwd, src, sink, a, on_first=(seq + w) % 2 == 0)
+                out.append(on)
+                cell.extra.setdefault("churn_paused_mpps", []).append(round(off["mpps"], 3))
+                cell.extra.setdefault("churn_on_mpps", []).append(round(on["mpps"], 3))
+            else:
+                out.append(dpdk.measure_window(fwd, src, sink, a.window))
             if not fwd.alive():
                 raise dpdk.ForwarderError("%s died during the window" % cell.fwd)
     finally:
@@ -607,6 +636,19 @@ def run_once(a, cell, data, mem_args, n_windows, workdir, seq, may_block=False):
         if churn:
             cell.extra.setdefault("churn_stats", []).append(churn)
     return out
+
+
+def churn_pair(fwd, src, sink, a, on_first):
+    """rsfwd-churn: one window with the churn driver running and one with it paused (SIGUSR1
+    pauses, SIGUSR2 resumes), in the same process, so the ratio of the two carries none of the
+    +-15 % that separates two starts of the same binary here. Returns (on, off) windows."""
+    res = {}
+    for on in ((True, False) if on_first else (False, True)):
+        os.kill(fwd.proc.pid, signal.SIGUSR2 if on else signal.SIGUSR1)
+        time.sleep(CHURN_SETTLE_S)
+        res[on] = dpdk.measure_window(fwd, src, sink, a.window)
+    os.kill(fwd.proc.pid, signal.SIGUSR2)
+    return res[True], res[False]
 
 
 def execute(a, cells, data, mem_args, workdir):
@@ -714,12 +756,20 @@ def summarize(cells):
             row["churn_rate_achieved"] = statistics.median(x.get("rate", 0) for x in cs)
             row["churn_latency_p50_ns"] = statistics.median(x.get("latency_p50_ns", 0) for x in cs)
             row["churn_latency_p99_ns"] = max(x.get("latency_p99_ns", 0) for x in cs)
+            on, off = row.get("churn_on_mpps"), row.get("churn_paused_mpps")
+            if on and off and len(on) == len(off):
+                # Throughput kept under churn, measured inside each process: churning window /
+                # paused window, median over the pairs.
+                row["churn_kept"] = round(statistics.median(
+                    x / y for x, y in zip(on, off) if y > 0), 4)
             row["warnings"].append(
                 "churn: %.0f changes/s achieved, update-caused drops %d, misforwards %d, "
                 "event→publish p50 %.1f µs p99 %.1f µs" % (
                     row["churn_rate_achieved"], row["churn_update_drops"],
                     row["churn_misforwards"], row["churn_latency_p50_ns"] / 1e3,
-                    row["churn_latency_p99_ns"] / 1e3))
+                    row["churn_latency_p99_ns"] / 1e3)
+                + (", throughput kept %.1f %% of the paused windows (same process, %d pairs)" % (
+                    100 * row["churn_kept"], len(on)) if "churn_kept" in row else ""))
         if row.get("stage_cycles") and row.get("worker_cpu_share"):
             # TSC cycles also tick while the worker is descheduled: scale by its CPU share for
             # an estimate of the cycles it actually spent per packet in each stage.
@@ -788,7 +838,9 @@ def finish(a, rows, info, out):
         print("bench: plots skipped: %s" % e)
     if a.write_docs:
         # pcap runs fill the main table, runs of the other setups the "other setups" one
-        section = "results" if all(r["setup"] == "pcap" for r in rows) else "results-other"
+        setups = {r["setup"] for r in rows}
+        section = ("results" if setups == {"pcap"} else "results-ndr" if setups == {"virtio-ndr"}
+                   else "results-other")
         report.write_docs(os.path.join(TOP, "docs", "benchmarks.md"), table, out, section)
         print("bench: table written into docs/benchmarks.md (%s)" % section)
     status = 0
@@ -848,6 +900,7 @@ def main(argv=None):
     p.add_argument("--ndr-resolution", type=float, default=1.0)
     p.add_argument("--ndr-max-trials", type=int, default=14)
     p.add_argument("--ndr-args", default="")
+    p.add_argument("--rsfwd-args", default="")
     p.add_argument("--ndr-nice", type=int, default=0)
     p.add_argument("--rsfwd-xdp")
     p.add_argument("--livegen")
@@ -903,6 +956,7 @@ def main(argv=None):
               "--ndr-resolution in (0, 100], --ndr-max-trials >= 1", file=sys.stderr)
         return 2
     a.ndr_args = a.ndr_args.split()
+    a.rsfwd_args = a.rsfwd_args.split()
     global ARGS
     ARGS = a
     bad = [f for f in a.veth_forwarders.split(",") if f.strip() and f.strip() not in
@@ -968,6 +1022,7 @@ def main(argv=None):
                     a.ndr_gen_path)
     rs_cells = [c for c in cells if c.fwd in RSFWD_VARIANTS]
     a.rsfwd_bulk = False
+    a.churn_pause = False
     if rs_cells and not os.access(a.rsfwd, os.X_OK):
         for c in rs_cells:
             c.status = "not available: %s not built (ninja -C build-bench dataplane/rsfwd)" % (
@@ -979,6 +1034,8 @@ def main(argv=None):
         except (OSError, subprocess.TimeoutExpired):
             rs_help = ""
         a.rsfwd_bulk = "--bench-routes" in rs_help
+        # rsfwd-churn pauses and resumes its driver by signal when rsfwd says it can
+        a.churn_pause = "SIGUSR1" in rs_help
         if a.quick and not a.rsfwd_bulk:
             # Without a bulk route loader rsfwd takes minutes to load 100k+ routes from YAML.
             dropped = [c.key for c in cells if c.fwd in RSFWD_VARIANTS and c.fib > 1000]

@@ -106,11 +106,11 @@ def route_file(data, cell):
     return path
 
 
-def argv(binary, config, stats, eal_common, extra=()):
+def argv(binary, config, stats, eal_common, extra=(), lcores=("-l", "0,1", "--main-lcore", "0")):
     # --socket "": no JSON API. The default socket would make a second rsfwd on the machine (a
     # lab, a test, another cell still exiting) refuse to start ("another rsfwd is running").
     return [binary, "run", "--config", config, "--stats-json", stats, "--socket", ""] + list(
-        extra) + ["--", "-l", "0,1", "--main-lcore", "0"] + eal_common
+        extra) + ["--"] + list(lcores) + eal_common
 
 
 def stage_cycles(path):

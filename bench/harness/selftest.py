@@ -117,6 +117,18 @@ def check_churn_and_veth():
     assert row["churn_update_drops"] == 3 and row["churn_misforwards"] == 0, row
     assert row["churn_rate_achieved"] == 99001 and row["churn_latency_p99_ns"] == 15000, row
     assert any(w.startswith("churn: 99001 changes/s") for w in row["warnings"]), row
+    assert "churn_kept" not in row, row  # no paused windows measured: no in-process ratio
+    # paused vs churning windows of the same processes: the median of the per-pair ratios
+    c.extra["churn_on_mpps"] = [9.0, 9.5, 12.0]
+    c.extra["churn_paused_mpps"] = [10.0, 10.0, 10.0]
+    row = bench.summarize([c])[0]
+    assert row["churn_kept"] == 0.95, row
+    assert any("throughput kept 95.0 % of the paused windows (same process, 3 pairs)" in w
+               for w in row["warnings"]), row
+    # virtio-ndr: the forwarder's main lcore joins its worker on core 1 (ndr-gen has core 0)
+    assert bench.main_lcore_args(bench.Cell("virtio-ndr", "rsfwd", 4, 1000, "uniform", 64)) == [
+        "--lcores", "0@1,1@1", "--main-lcore", "0"]
+    assert bench.main_lcore_args(c) == ["-l", "0,1", "--main-lcore", "0"]
     # veth: per-round ratios, then the median
     rows = [{"forwarder": f, "mpps": statistics.median(x), "mpps_runs": x}
             for f, x in (("kernel", [1.0, 2.0, 1.0]), ("rsfwd-xdp", [0.5, 1.0, 1.0]),
