@@ -44,6 +44,15 @@ extern "C" void on_stop_signal(int) {
 extern "C" void on_hup_signal(int) {
     g_reload.store(true);
 }
+// --bench-churn: SIGUSR1 pauses the churn driver, SIGUSR2 resumes it (the harness compares
+// windows with and without churn inside one process).
+std::atomic<bool> g_churn_paused{false};
+extern "C" void on_churn_pause_signal(int) {
+    g_churn_paused.store(true);
+}
+extern "C" void on_churn_resume_signal(int) {
+    g_churn_paused.store(false);
+}
 
 struct RunArgs {
     std::string config_path, stats_path, socket, metrics, backend = "dpdk", bench_routes;
@@ -217,13 +226,23 @@ public:
         : routes_(std::move(routes)), alt_(alt), rate_(rate) {
         flipped_.assign(routes_.size(), false);
     }
-    // Applies the changes due by now (at most rate/50 per call: bursts stay small).
-    void poll(ForwardingSink& sink) {
+    // Applies the changes due by now (at most rate/50 per call: bursts stay small). While
+    // `paused`, applies nothing; time paused is owed nothing (no catch-up burst on resume) and
+    // does not count in achieved_rate().
+    void poll(ForwardingSink& sink, bool paused = false) {
         const auto now = std::chrono::steady_clock::now();
         if (!started_) {
             start_ = now;
             started_ = true;
         }
+        if (paused != paused_) {
+            if (paused)
+                pause_start_ = now;
+            else
+                start_ += now - pause_start_;
+            paused_ = paused;
+        }
+        if (paused_) return;
         const double secs = std::chrono::duration<double>(now - start_).count();
         auto due = static_cast<std::uint64_t>(secs * rate_);
         const auto cap = static_cast<std::uint64_t>(std::max(1.0, rate_ / 50));
@@ -246,6 +265,7 @@ public:
         return s > 0 ? static_cast<double>(applied_) / s : 0;
     }
     [[nodiscard]] double rate() const noexcept { return rate_; }
+    [[nodiscard]] bool active() const noexcept { return !paused_; }
 
 private:
     std::vector<ViewChange> routes_;
@@ -253,8 +273,8 @@ private:
     std::vector<ViewChange> batch_;
     IpAddr alt_;
     double rate_;
-    bool started_ = false;
-    std::chrono::steady_clock::time_point start_, last_;
+    bool started_ = false, paused_ = false;
+    std::chrono::steady_clock::time_point start_, last_, pause_start_;
     std::uint64_t applied_ = 0, next_ = 0;
 };
 
@@ -337,9 +357,10 @@ int run_dpdk(const RunArgs& a, const Config& cfg) {
         // when idle: ARP/ICMP to us wait at most 1 ms, and an idle daemon wakes 1,000 times a
         // second, not 5,000 (the core it shares with BGP peers, generators, a lab).
         control_loop(io, cp, a.duration, [&] {
-            if (churn) churn->poll(sink);
+            if (churn) churn->poll(sink, g_churn_paused.load(std::memory_order_relaxed));
             engine.control_poll();
-            return std::chrono::microseconds(churn || !engine.control_idle() ? 200 : 1000);
+            const bool churning = churn && churn->active();
+            return std::chrono::microseconds(churning || !engine.control_idle() ? 200 : 1000);
         });
         stop_control(io, cp);
         engine.flush_publication();
@@ -510,7 +531,8 @@ int daemon_main(int argc, char** argv) {
                    "benchmarks: stamp random FIB-covered IPv4 destinations (N, rounded up to a "
                    "power of two) into every received frame (DPDK backend)");
     app.add_option("--bench-churn", a.churn_rate,
-                   "benchmarks: re-announce --bench-routes at RATE changes/s while forwarding");
+                   "benchmarks: re-announce --bench-routes at RATE changes/s while forwarding "
+                   "(SIGUSR1 pauses it, SIGUSR2 resumes)");
     app.add_option("--bench-churn-next-hop", a.churn_next_hop,
                    "benchmarks: the alternate next hop --bench-churn flips routes to");
     app.add_option("--rx-map", a.opt.rx_map, "PORT:QUEUE@LCORE,... (default: automatic)");
@@ -546,6 +568,10 @@ int daemon_main(int argc, char** argv) {
     // in shutdown (no stats written) after its vhost-user server had exited
     // (tests/dataplane/vhost_peer_gone.py).
     std::signal(SIGPIPE, SIG_IGN);
+    if (a.churn_rate > 0) {
+        std::signal(SIGUSR1, on_churn_pause_signal);
+        std::signal(SIGUSR2, on_churn_resume_signal);
+    }
     try {
         if (a.backend == "xdp") {
             if (a.random_dst > 0) {
