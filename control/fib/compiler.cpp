@@ -286,7 +286,16 @@ void FibCompiler::set_view(std::string_view view, std::span<const ViewRoute> rou
         pending_[*v].clear();
         inst.reserve(inst.size() + routes.size());
     }
-    if (++stamp_ == pinned) stamp_ = 1;
+    if (++stamp_ == pinned) {
+        // The 32-bit pass counter wrapped (once per 2^32 - 1 passes): stamps of earlier passes
+        // could now equal the new ones, and a prefix that this pass leaves out would survive.
+        // Clear every unpinned stamp (0 is never a pass number) and start again at 1.
+        for (auto& view : installed_)
+            view.for_each([](const Prefix&, Installed& e) {
+                if (e.stamp != pinned) e.stamp = 0;
+            });
+        stamp_ = 1;
+    }
     // Upserts stamp every prefix they touch (duplicates: the last one wins); whatever the pass
     // did not stamp is gone.
     const ViewRoute* prev = nullptr;

@@ -112,6 +112,9 @@ public:
     [[nodiscard]] const NhGroup& group(nh_t g) const { return groups_[g]; }
     [[nodiscard]] std::size_t group_count() const noexcept { return groups_.size(); }
     [[nodiscard]] std::size_t live_groups() const noexcept { return group_ids_.size(); }
+    // Tests only: advance the set_view() pass counter as if n passes had run on other views (the
+    // counter is 32-bit; its wrap-around is what this lets a test reach).
+    void skip_passes_for_test(std::uint32_t n) noexcept { stamp_ += n; }
 
 private:
     // An installed route: its group and the set_view() pass that last saw it (pinned: a fixed
