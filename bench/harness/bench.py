@@ -218,7 +218,7 @@ OUTPUT (bench/results/<stamp>/)
                   (rsfwd-churn), churn_rate, mem, warnings[], status (ok | not available: why
                   | failed: why); machine.json: CPU, kernel, DPDK, load, command
   summary.md      the table (also printed), with ratios; regress.txt with --regress
-  *.png           mpps_by_fib, mpps_per_core_by_fib, cells, cycles_by_stage
+  *.png           mpps_by_fib, mpps_per_core_by_fib, cells, cycles_by_stage, churn_timeline
   logs/           every process's output (command on line 1) and rsfwd's --stats-json
 
 EXIT STATUS  0 ok; 1 regression (without --report-only); 2 usage or set-up error.
@@ -242,6 +242,7 @@ RSFWD_VARIANTS = {
 # rsfwd-churn: seconds between pausing/resuming the churn driver and the next window (the
 # control thread's queue of pending events drains in well under 10 ms).
 CHURN_SETTLE_S = 0.5
+CHURN_TIMELINE_STEP_S = 0.1  # churn_timeline: sink Mpps sampled this often
 L3FWD_LIMIT = {"l3fwd-lpm": 1000, "l3fwd-fib": 65536}
 SRC_MAC = "02:00:00:00:00:01"
 PCAP_PORT_MAC = "02:70:63:61:70:00"  # net_pcap's default MAC for the first pcap port
@@ -612,6 +613,11 @@ def run_once(a, cell, data, mem_args, n_windows, workdir, seq, may_block=False):
             if paired:  # churn on and paused, same process; the order alternates by round
                 on, off = churn_pair(fwd, src, sink, a, on_first=(seq + w) % 2 == 0)
                 out.append(on)
+                if "churn_timeline" not in cell.extra:  # the first pair: Mpps every 100 ms
+                    t0 = min(on["t0"], off["t0"])
+                    cell.extra["churn_timeline"] = sorted(
+                        [round(x[0] + win["t0"] - t0, 3), x[1], int(win is on)]
+                        for win in (on, off) for x in win["series"])
                 cell.extra.setdefault("churn_paused_mpps", []).append(round(off["mpps"], 3))
                 cell.extra.setdefault("churn_on_mpps", []).append(round(on["mpps"], 3))
             else:
@@ -646,7 +652,7 @@ def churn_pair(fwd, src, sink, a, on_first):
     for on in ((True, False) if on_first else (False, True)):
         os.kill(fwd.proc.pid, signal.SIGUSR2 if on else signal.SIGUSR1)
         time.sleep(CHURN_SETTLE_S)
-        res[on] = dpdk.measure_window(fwd, src, sink, a.window)
+        res[on] = dpdk.measure_window(fwd, src, sink, a.window, step=CHURN_TIMELINE_STEP_S)
     os.kill(fwd.proc.pid, signal.SIGUSR2)
     return res[True], res[False]
 

@@ -198,17 +198,29 @@ def thread_cpu_ns(pid):
     return out
 
 
-def measure_window(fwd, src, sink, seconds):
+def measure_window(fwd, src, sink, seconds, step=None):
     """Counters over one timed window: forwarded (sink TX) Mpps, plus RX and bounced packets.
 
     Also the busiest thread's CPU share (the polling worker: ~1.0 on an idle core; less when
     other work on the VM takes core 1 from it), so a noisy window can be told from a slow one.
+    step: also sample the sink every `step` s; "series" = [[t since the window's start, Mpps
+    over that step], ...] (the churn timeline).
     """
     pid = fwd.proc.pid
     a_src, a_sink = fwd.stats(src), fwd.stats(sink)
     a_cpu = thread_cpu_ns(pid)
     t0 = time.monotonic()
-    time.sleep(seconds)
+    series = []
+    if step:
+        t_prev, n_prev = t0, a_sink["opackets"]
+        while time.monotonic() - t0 < seconds - 1e-3:
+            time.sleep(max(0.0, min(step, seconds - (time.monotonic() - t0))))
+            t, n = time.monotonic(), fwd.stats(sink)["opackets"]
+            if t > t_prev:
+                series.append([round(t - t0, 3), round((n - n_prev) / (t - t_prev) / 1e6, 3)])
+            t_prev, n_prev = t, n
+    else:
+        time.sleep(seconds)
     b_src, b_sink = fwd.stats(src), fwd.stats(sink)
     dt = time.monotonic() - t0
     b_cpu = thread_cpu_ns(pid)
@@ -226,4 +238,6 @@ def measure_window(fwd, src, sink, seconds):
         "bounced": back_pk,
         "rx_nombuf": b_src.get("rx_nombuf", 0) - a_src.get("rx_nombuf", 0),
         "oerrors": b_sink.get("oerrors", 0) - a_sink.get("oerrors", 0),
+        "series": series,
+        "t0": t0,
     }

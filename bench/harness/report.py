@@ -56,6 +56,9 @@ def table_md(rows, info):
     return head + "\n".join(lines) + "\n"
 
 
+CHURN_STEP_S = 0.1  # bench.CHURN_TIMELINE_STEP_S: one churn_timeline sample's interval
+
+
 def plots(rows, out):
     import matplotlib
 
@@ -137,6 +140,37 @@ def plots(rows, out):
         ax.legend(fontsize=8)
         fig.tight_layout()
         fig.savefig(os.path.join(out, "cycles_by_stage.png"), dpi=110)
+        plt.close(fig)
+    # 4. Churn timeline: sink Mpps every 100 ms through one churning and one paused window of
+    # the same rsfwd process (the first pair of each rsfwd-churn cell), churning time shaded.
+    ch = [r for r in ok if r.get("churn_timeline")]
+    if ch:
+        fig, axes = plt.subplots(len(ch), 1, figsize=(9, 2.6 * len(ch)), squeeze=False)
+        for ax, r in zip(axes[:, 0], ch):
+            tl = r["churn_timeline"]
+            xs, ys = [], []
+            for i, p in enumerate(tl):
+                if i and p[0] - tl[i - 1][0] > 2.5 * CHURN_STEP_S:  # the settle gap: no line
+                    xs.append(float("nan"))
+                    ys.append(float("nan"))
+                xs.append(p[0])
+                ys.append(p[1])
+            ax.plot(xs, ys, marker=".", color="tab:red", label="sink Mpps (100 ms)")
+            for i, p in enumerate(tl):  # shade each churning sample's interval
+                if p[2]:
+                    start = tl[i - 1][0] if i and tl[i - 1][2] else p[0] - CHURN_STEP_S
+                    ax.axvspan(start, p[0], color="tab:orange", alpha=0.2, lw=0)
+            kept = r.get("churn_kept")
+            ax.set_title("%s: %d changes/s while shaded%s" % (
+                r["key"], r.get("churn_rate") or 0,
+                "; kept %.1f %% (median of %d pairs)" % (100 * kept, len(r["churn_on_mpps"]))
+                if kept else ""), fontsize=9)
+            ax.set_ylabel("Mpps")
+            ax.set_ylim(bottom=0)
+            ax.grid(True, alpha=0.3)
+        axes[-1, 0].set_xlabel("seconds (one churning and one paused window, settle gap between)")
+        fig.tight_layout()
+        fig.savefig(os.path.join(out, "churn_timeline.png"), dpi=110)
         plt.close(fig)
 
 

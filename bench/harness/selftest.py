@@ -155,6 +155,29 @@ def check_rsfwd_configs():
             assert ":" not in route.split('"')[1], route
 
 
+def check_plots():
+    """The plots a churn run makes, churn timeline included, from synthetic rows."""
+    import report
+    try:
+        import matplotlib  # noqa: F401  (Debian's python3-matplotlib; plots are optional)
+    except ImportError:
+        print("selftest: no matplotlib, plots not checked")
+        return
+    c = bench.Cell("pcap", "rsfwd-churn", 4, 1000000, "uniform", 64, 100000)
+    c.samples, c.fractions, c.shares = [9, 10, 11], [1.0] * 3, [0.9] * 3
+    c.extra["churn_stats"] = [{"rate": 1e5, "update_drops": 0, "misforwards": 0,
+                               "latency_p50_ns": 1, "latency_p99_ns": 2}]
+    c.extra["churn_on_mpps"], c.extra["churn_paused_mpps"] = [9.0], [10.0]
+    # one churning window, a settle gap, one paused window: [t, Mpps, churning]
+    c.extra["churn_timeline"] = [[0.1 * i, 9.0, 1] for i in range(1, 11)] + [
+        [1.5 + 0.1 * i, 10.0, 0] for i in range(1, 11)]
+    rows = bench.summarize([c])
+    with tempfile.TemporaryDirectory() as d:
+        report.plots(rows, d)
+        assert os.path.getsize(os.path.join(d, "churn_timeline.png")) > 1000, os.listdir(d)
+        assert os.path.exists(os.path.join(d, "cells.png")), os.listdir(d)
+
+
 def main():
     check_tables()
     for fam in (4, 6):
@@ -164,6 +187,7 @@ def main():
     check_planning()
     check_churn_and_veth()
     check_rsfwd_configs()
+    check_plots()
     print("bench harness selftest: ok")
     return 0
 
