@@ -82,25 +82,37 @@ enum class V4Check : std::uint8_t { ok, bad_header, bad_checksum };
 // to 16 bits), then folds: ~3x cheaper than 16-bit steps on 20 bytes. The fixed 20 bytes are
 // five straight loads (rte_ipv4_cksum style), options after: a variable-trip loop here was
 // vectorised with a scalar prologue/epilogue per packet.
-inline bool ipv4_csum_ok(const std::uint8_t* ip, unsigned hlen) noexcept {
+[[gnu::always_inline]] inline std::uint64_t ipv4_sum20(const std::uint8_t* ip) noexcept {
     std::uint32_t w0, w1, w2, w3, w4;
     std::memcpy(&w0, ip, 4);
     std::memcpy(&w1, ip + 4, 4);
     std::memcpy(&w2, ip + 8, 4);
     std::memcpy(&w3, ip + 12, 4);
     std::memcpy(&w4, ip + 16, 4);
-    std::uint64_t sum = std::uint64_t{w0} + w1 + w2 + w3 + w4;
-    for (unsigned i = 20; i < hlen; i += 4) {
-        std::uint32_t w;
-        std::memcpy(&w, ip + i, 4);
-        sum += w;
-    }
+    return std::uint64_t{w0} + w1 + w2 + w3 + w4;
+}
+[[gnu::always_inline]] inline bool ipv4_sum_verifies(std::uint64_t sum) noexcept {
     sum = (sum & 0xFFFFFFFFu) + (sum >> 32);
     sum = (sum & 0xFFFFFFFFu) + (sum >> 32);
     auto s32 = static_cast<std::uint32_t>(sum);
     s32 = (s32 & 0xFFFF) + (s32 >> 16);
     s32 = (s32 & 0xFFFF) + (s32 >> 16);
     return s32 == 0xFFFF;
+}
+inline bool ipv4_csum_ok(const std::uint8_t* ip, unsigned hlen) noexcept {
+    std::uint64_t sum = ipv4_sum20(ip);
+    for (unsigned i = 20; i < hlen; i += 4) {
+        std::uint32_t w;
+        std::memcpy(&w, ip + i, 4);
+        sum += w;
+    }
+    return ipv4_sum_verifies(sum);
+}
+// The same for a header without options, always inlined: the worker's fast path. gcc kept
+// ipv4_csum_ok(ip, 20) out of line there (a call and the options loop's test per packet: 6.6 %
+// of the worker's perf samples on the 1M-route pcap cell).
+[[gnu::always_inline]] inline bool ipv4_csum20_ok(const std::uint8_t* ip) noexcept {
+    return ipv4_sum_verifies(ipv4_sum20(ip));
 }
 
 // RFC 1812 §5.2.2 checks on an IPv4 header at `ip` with `avail` bytes of frame after L2:

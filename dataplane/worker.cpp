@@ -264,8 +264,8 @@ void process_burst(WorkerCtx& w, const fib::Generation& gen, const RxQueue& q, r
                     const std::uint64_t f = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
                     const unsigned tot = load_be16(ip + 2);
                     if (tot >= 20 && tot <= len - 14 && f != RTE_MBUF_F_RX_IP_CKSUM_BAD &&
-                        ((!verify_csum && f == RTE_MBUF_F_RX_IP_CKSUM_GOOD) ||
-                         ipv4_csum_ok(ip, 20))) [[likely]] {
+                        ((!verify_csum && f == RTE_MBUF_F_RX_IP_CKSUM_GOOD) || ipv4_csum20_ok(ip)))
+                        [[likely]] {
                         s.off[i] = 14;
                         s.hop[i] = ip[Fam4::hop_limit_off];
                         // The lookup's two dependent misses, pipelined across the parse:

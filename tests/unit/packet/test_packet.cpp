@@ -2,7 +2,8 @@
 //   - ipv4_dec_ttl (the worker's constant-delta form) equals RFC 1624 eqn. 3 and a full
 //     recomputation, exhaustively over every header checksum value and TTL;
 //   - ipv4_set_dst (native-order form) equals the textbook RFC 1624 update;
-//   - write_macs writes exactly bytes 0..11 (the ethertype and IP header stay).
+//   - write_macs writes exactly bytes 0..11 (the ethertype and IP header stay);
+//   - ipv4_csum20_ok (the worker's inlined check) agrees with ipv4_csum_ok and a recomputation.
 #include <gtest/gtest.h>
 
 #include <array>
@@ -58,6 +59,27 @@ TEST(Packet, DecTtlOfAValidHeaderEqualsAFullRecomputation) {
         store_be16(want.data() + 10, csum_fold(csum_add(0, want.data(), 20)));
         ipv4_dec_ttl(ip.data());
         ASSERT_EQ(ip, want) << "case " << k;
+    }
+}
+
+// The worker's inlined 20-byte check agrees with the generic one and with a textbook
+// recomputation, on valid headers and on every single-bit corruption of them.
+TEST(Packet, Csum20AgreesWithTheGenericCheck) {
+    std::mt19937 rng(11);
+    for (int k = 0; k < 20'000; ++k) {
+        std::array<std::uint8_t, 20> ip{};
+        for (auto& x : ip) x = static_cast<std::uint8_t>(rng());
+        store_be16(ip.data() + 10, 0);
+        store_be16(ip.data() + 10, csum_fold(csum_add(0, ip.data(), 20)));
+        ASSERT_TRUE(ipv4_csum20_ok(ip.data())) << "case " << k;
+        ASSERT_TRUE(ipv4_csum_ok(ip.data(), 20));
+        for (unsigned bit = 0; bit < 160; bit += (k % 64 == 0 ? 1 : 37)) {
+            auto bad = ip;
+            bad[bit / 8] ^= static_cast<std::uint8_t>(1u << (bit % 8));
+            const bool textbook = csum_fold(csum_add(0, bad.data(), 20)) == 0;
+            ASSERT_EQ(ipv4_csum20_ok(bad.data()), textbook) << "case " << k << " bit " << bit;
+            ASSERT_EQ(ipv4_csum_ok(bad.data(), 20), textbook);
+        }
     }
 }
 
