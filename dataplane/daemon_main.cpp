@@ -28,6 +28,7 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -235,6 +236,17 @@ public:
             start_ = now;
             started_ = true;
         }
+        // The control thread's CPU while churning (all its work: compile, publish, the rest),
+        // between consecutive polls that both found the driver running.
+        const std::uint64_t cpu = thread_cpu_ns();
+        if (!paused && !paused_ && polled_) {
+            cpu_ns_ += cpu - last_cpu_;
+            wall_ns_ += static_cast<std::uint64_t>(
+                std::chrono::duration_cast<std::chrono::nanoseconds>(now - last_poll_).count());
+        }
+        last_cpu_ = cpu;
+        last_poll_ = now;
+        polled_ = true;
         if (paused != paused_) {
             if (paused)
                 pause_start_ = now;
@@ -266,6 +278,13 @@ public:
     }
     [[nodiscard]] double rate() const noexcept { return rate_; }
     [[nodiscard]] bool active() const noexcept { return !paused_; }
+    // Share of a core the control thread used while churning, and its CPU per applied change.
+    [[nodiscard]] double control_cpu_share() const noexcept {
+        return wall_ns_ ? static_cast<double>(cpu_ns_) / static_cast<double>(wall_ns_) : 0;
+    }
+    [[nodiscard]] double control_cpu_ns_per_change() const noexcept {
+        return applied_ ? static_cast<double>(cpu_ns_) / static_cast<double>(applied_) : 0;
+    }
 
 private:
     std::vector<ViewChange> routes_;
@@ -273,8 +292,16 @@ private:
     std::vector<ViewChange> batch_;
     IpAddr alt_;
     double rate_;
-    bool started_ = false, paused_ = false;
-    std::chrono::steady_clock::time_point start_, last_, pause_start_;
+    static std::uint64_t thread_cpu_ns() noexcept {
+        timespec ts{};
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+        return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u +
+               static_cast<std::uint64_t>(ts.tv_nsec);
+    }
+
+    bool started_ = false, paused_ = false, polled_ = false;
+    std::chrono::steady_clock::time_point start_, last_, pause_start_, last_poll_;
+    std::uint64_t cpu_ns_ = 0, wall_ns_ = 0, last_cpu_ = 0;
     std::uint64_t applied_ = 0, next_ = 0;
 };
 
@@ -382,6 +409,8 @@ int run_dpdk(const RunArgs& a, const Config& cfg) {
                           {"latency_p99_ns", after.publish_p99_ns},
                           {"latency_max_ns", after.publish_max_ns},
                           {"publications", after.publications - before.publications},
+                          {"control_cpu_share", churn->control_cpu_share()},
+                          {"control_cpu_ns_per_change", churn->control_cpu_ns_per_change()},
                           {"latency_note", "route event to generation published (workers "
                                            "switch on their next burst), whole run"}};
         }

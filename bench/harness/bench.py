@@ -762,6 +762,11 @@ def summarize(cells):
             row["churn_rate_achieved"] = statistics.median(x.get("rate", 0) for x in cs)
             row["churn_latency_p50_ns"] = statistics.median(x.get("latency_p50_ns", 0) for x in cs)
             row["churn_latency_p99_ns"] = max(x.get("latency_p99_ns", 0) for x in cs)
+            cpu = [x["control_cpu_share"] for x in cs if x.get("control_cpu_share")]
+            if cpu:  # rsfwd's control thread while churning (all its work), median over runs
+                row["churn_control_cpu_share"] = round(statistics.median(cpu), 3)
+                row["churn_control_us_per_change"] = round(statistics.median(
+                    x.get("control_cpu_ns_per_change", 0) for x in cs) / 1e3, 2)
             on, off = row.get("churn_on_mpps"), row.get("churn_paused_mpps")
             if on and off and len(on) == len(off):
                 # Throughput kept under churn, measured inside each process: churning window /
@@ -775,7 +780,10 @@ def summarize(cells):
                     row["churn_misforwards"], row["churn_latency_p50_ns"] / 1e3,
                     row["churn_latency_p99_ns"] / 1e3)
                 + (", throughput kept %.1f %% of the paused windows (same process, %d pairs)" % (
-                    100 * row["churn_kept"], len(on)) if "churn_kept" in row else ""))
+                    100 * row["churn_kept"], len(on)) if "churn_kept" in row else "")
+                + (", control thread %.0f %% of a core (%.1f µs/change)" % (
+                    100 * row["churn_control_cpu_share"], row["churn_control_us_per_change"])
+                   if "churn_control_cpu_share" in row else ""))
         if row.get("stage_cycles") and row.get("worker_cpu_share"):
             # TSC cycles also tick while the worker is descheduled: scale by its CPU share for
             # an estimate of the cycles it actually spent per packet in each stage.

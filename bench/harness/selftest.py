@@ -125,6 +125,12 @@ def check_churn_and_veth():
     assert row["churn_kept"] == 0.95, row
     assert any("throughput kept 95.0 % of the paused windows (same process, 3 pairs)" in w
                for w in row["warnings"]), row
+    # the control thread's CPU while churning (rsfwd's churn report), median over runs
+    for i, x in enumerate(c.extra["churn_stats"]):
+        x["control_cpu_share"], x["control_cpu_ns_per_change"] = 0.4 + 0.01 * i, 4000 + 100 * i
+    row = bench.summarize([c])[0]
+    assert row["churn_control_cpu_share"] == 0.41 and row["churn_control_us_per_change"] == 4.1
+    assert any("control thread 41 % of a core (4.1 µs/change)" in w for w in row["warnings"]), row
     # virtio-ndr: the forwarder's main lcore joins its worker on core 1 (ndr-gen has core 0)
     assert bench.main_lcore_args(bench.Cell("virtio-ndr", "rsfwd", 4, 1000, "uniform", 64)) == [
         "--lcores", "0@1,1@1", "--main-lcore", "0"]
