@@ -20,6 +20,10 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench",
+                                "harness"))
+import dpdk  # noqa: E402  (bench/harness: hugepages_free_mb, stop_group)
+
 SKIP = 77
 
 
@@ -32,14 +36,6 @@ def check(cond, msg):
     if not cond:
         fail(msg)
     print("ok: " + msg, flush=True)
-
-
-def hugepages_free_mb():
-    try:
-        info = dict(l.split(":", 1) for l in open("/proc/meminfo") if ":" in l)
-        return int(info["HugePages_Free"].split()[0]) * int(info["Hugepagesize"].split()[0]) // 1024
-    except (OSError, KeyError, ValueError):
-        return 0
 
 
 CONFIG = """\
@@ -85,18 +81,6 @@ def wait_for(path, text, deadline, proc):
     return False
 
 
-def stop(p, sig=signal.SIGINT, timeout=10):
-    if p.poll() is None:
-        try:
-            os.killpg(p.pid, sig)
-            p.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
-        except ProcessLookupError:
-            pass
-
-
 def main():
     if len(sys.argv) != 2:
         print("usage: vhost_peer_gone.py <rsfwd>", file=sys.stderr)
@@ -109,9 +93,9 @@ def main():
     if not testpmd:
         print("SKIP: dpdk-testpmd not found")
         return SKIP
-    if hugepages_free_mb() < 384:
+    if dpdk.hugepages_free_mb() < 384:
         print("SKIP: vhost-user/virtio_user need hugepages (%d MB free, want 384)"
-              % hugepages_free_mb())
+              % dpdk.hugepages_free_mb())
         return SKIP
     tmp = tempfile.mkdtemp(prefix="vhostgone")
     tag = "vhostgone%d" % os.getpid()
@@ -151,7 +135,7 @@ def main():
         check(wait_for(log, "forwarding on 2 ports", time.monotonic() + 40, fwd),
               "rsfwd forwarding on its two virtio_user ports")
         # The backend goes away (the benchmark's generator finishing its search).
-        stop(server)
+        dpdk.stop_group(server, timeout=10)
         check(server.returncode is not None, "vhost-user server stopped")
         time.sleep(1.0)
         check(fwd.poll() is None, "rsfwd still running after its vhost-user peer left")
@@ -174,7 +158,7 @@ def main():
     finally:
         for p in (fwd, server):
             if p is not None:
-                stop(p, signal.SIGKILL if p is fwd else signal.SIGINT)
+                dpdk.stop_group(p, timeout=10)
         for s in socks:
             if os.path.exists(s):
                 os.unlink(s)
