@@ -9,8 +9,8 @@
 //
 // Ownership: value types; a table owns all its memory (std::vectors; arrays of 512 KiB and more
 // are mmapped 2 MiB-aligned and madvise(MADV_HUGEPAGE)d). Copies are deep. An empty or small
-// table (<= 2048 routes) uses an 8-bit root and costs a few KiB; past 2048 routes it switches
-// to an 18-bit root (~5 MiB fixed), and back below 512 routes (one rebuild each way).
+// table (<= 256 routes) uses an 8-bit root and costs a few KiB; past 256 routes it switches
+// to an 18-bit root (~5 MiB fixed), and back below 64 routes (one rebuild each way).
 //
 // Thread contract: const methods (lookup, lookup_bulk*, size, bytes, routes) may run
 // concurrently on one object from any number of threads as long as no non-const method runs on
@@ -76,7 +76,7 @@ public:
 
     // Adds or replaces a route. Throws std::invalid_argument on len > 32 or nh > max_nexthop.
     // Next hops <= 0xFFFE are stored in 16-bit leaves; the first larger one switches the table
-    // to 32-bit leaves (a one-time rebuild). Crossing 2048 routes rebuilds once (root size).
+    // to 32-bit leaves (a one-time rebuild). Crossing 256 routes rebuilds once (root size).
     void insert(std::uint32_t addr, std::uint8_t len, nh_t nh);
     bool remove(std::uint32_t addr, std::uint8_t len); // false if absent
     // Batched update: removals first, then upserts (in address order; among equal prefixes in

@@ -154,7 +154,7 @@ TEST(Lpm4, GrowsAndShrinksAcrossRootSizes) {
         if (i % 700 == 0 || i + 1 == routes.size()) check4(t, ref, keys);
     }
     EXPECT_GT(t.bytes(), std::size_t{1} << 20); // big root now
-    for (std::size_t i = 0; i + 100 < routes.size(); ++i) {
+    for (std::size_t i = 0; i + rsfwd::lpm::detail::small_max / 8 < routes.size(); ++i) {
         t.remove(routes[i].addr, routes[i].len);
         ref.remove(routes[i].addr, routes[i].len);
         if (i % 700 == 0) check4(t, ref, keys);
@@ -563,7 +563,7 @@ TEST(Lpm6, GrowsAndShrinksAcrossRootSizes) {
         if (i % 700 == 0 || i + 1 == routes.size()) check6(t, ref, keys);
     }
     EXPECT_GT(t.bytes(), std::size_t{1} << 20);
-    for (std::size_t i = 0; i + 100 < routes.size(); ++i) {
+    for (std::size_t i = 0; i + rsfwd::lpm::detail::small_max / 8 < routes.size(); ++i) {
         t.remove(routes[i].addr, routes[i].len);
         ref.remove(routes[i].addr, routes[i].len);
         if (i % 700 == 0) check6(t, ref, keys);
