@@ -21,7 +21,8 @@ import sys
 import tempfile
 import time
 
-SKIP = 77
+from testlib import SKIP, check, fail  # tests/dataplane/testlib.py (the script's own folder)
+
 RATE = 5000
 
 CONFIG = """\
@@ -45,17 +46,6 @@ nvas:
     routes:
       - {prefix: "198.18.0.0/15", as_path: "65001"}
 """
-
-
-def fail(msg):
-    print("FAIL: " + msg, flush=True)
-    sys.exit(1)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-    print("ok: " + msg, flush=True)
 
 
 def run(rsfwd, tmp, tag, resume_after):

@@ -23,20 +23,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench",
                                 "harness"))
 import dpdk  # noqa: E402  (bench/harness: hugepages_free_mb, stop_group)
-
-SKIP = 77
-
-
-def fail(msg):
-    print("FAIL: " + msg, flush=True)
-    sys.exit(1)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-    print("ok: " + msg, flush=True)
-
+from testlib import SKIP, check, fail  # noqa: E402  (tests/dataplane/testlib.py)
 
 CONFIG = """\
 route_server:
