@@ -33,6 +33,7 @@
 #include <rte_bus.h>
 #include <rte_cycles.h>
 #include <rte_dev.h>
+#include <rte_devargs.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
@@ -111,6 +112,18 @@ std::uint16_t probe_port(const std::string& device) {
     const std::string name = device.substr(0, device.find(','));
     std::uint16_t pid;
     if (rte_eth_dev_get_port_by_name(name.c_str(), &pid) == 0) return pid; // probed by EAL
+    // No bus takes the name: no such driver in this binary (a statically linked rsfwd has only
+    // the PMDs of meson's -Ddpdk_static_drivers, no plugin directory) or a misspelt device.
+    rte_devargs da{};
+    if (rte_devargs_parse(&da, device.c_str()) != 0)
+        throw std::runtime_error(fmt::format(
+            "port device '{}': no DPDK driver in this rsfwd takes '{}' (misspelt, or a PMD not "
+            "linked in: see -Ddpdk_static_drivers in docs/dataplane.md)",
+            device, name));
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations" // experimental in 22.11, stable later
+    rte_devargs_reset(&da);
+#pragma GCC diagnostic pop
     const int rc = rte_dev_probe(device.c_str());
     if (rte_eth_dev_get_port_by_name(name.c_str(), &pid) == 0) return pid;
     // Some buses name the ethdev differently from the device: match the rte_device name.
