@@ -416,11 +416,15 @@ public:
 
     // Looks up n <= MaxBurst keys, in passes over the whole burst so that the cache misses of
     // independent lookups overlap: (1) compute slots, prefetch root entries; (2) read root
-    // entries, prefetch the one line each key reads next (its compact block line, or its node);
-    // (3) resolve leaf and compact entries (branch-free; non-compact keys read a dummy block);
-    // (4) only keys at Poptrie nodes (IPv4: slots with routes longer than /24; IPv6: most) walk
-    // on, one level per round for all of them, each round prefetching the next. conv(in[i])
-    // yields the Key.
+    // entries; a key at a root-level node takes that node's step at once (the root-level nodes
+    // are few and hot: 324 in the 250k IPv6 table) and prefetches the line it reads next (child
+    // node or leaf); a key at a compact block or a leaf prefetches its block line; (3) resolve
+    // the compact and leaf keys (branch-free); (4) keys still at nodes walk on, one level per
+    // round for all of them (walk_burst). conv(in[i]) yields the Key. IPv4 has its own version
+    // (lookup_burst4): there nearly every key ends in a compact block.
+    // Nov 26, measured in one process against the previous version (all keys through pass 3, the
+    // root-level node as the walk's first round, positions from the 128-bit key): 250k IPv6
+    // table, bulk32 0.79-0.82x the cycles, bulk64 0.77-0.79x (lpm/README.md).
     template <unsigned MaxBurst, class In, class Conv>
     void lookup_burst(const In* in, std::uint32_t* out, unsigned n, Conv conv) const noexcept {
         if constexpr (W == 32) {
@@ -428,52 +432,99 @@ public:
             return;
         }
         Key k[MaxBurst];
+        std::uint64_t hi[MaxBurst]; // top64(k[i]): every position down to /64 comes from it
         std::uint32_t st[MaxBurst];
-        std::uint8_t act[MaxBurst];
+        std::uint8_t act[MaxBurst], lf[MaxBurst], cl[MaxBurst];
         const std::uint32_t* root = lroot_.data();
         const auto* ub = reinterpret_cast<const unsigned char*>(units_.v.data());
         const Node* nodes = nodes_.v.data();
-        const std::uint64_t* bp[MaxBurst];
+        const L* leaves = leaves_.v.data();
+        const unsigned char* bp[MaxBurst];
         const unsigned r = r_; // locals: out[] stores could alias the members
         const unsigned sh = 64 - r, sh2 = 64 - r - S;
         for (unsigned i = 0; i < n; ++i) {
             k[i] = conv(in[i]);
-            __builtin_prefetch(&root[top64(k[i]) >> sh]);
+            hi[i] = top64(k[i]);
+            __builtin_prefetch(&root[hi[i] >> sh]);
         }
-        // Keys end at leaf and compact root entries in an unpredictable mix, so passes 2 and 3
-        // select (cmov), never branch on it: a mispredict costs more than a whole lookup.
-        unsigned m = 0;
+        unsigned m = 0, nl = 0, nc = 0;
         for (unsigned i = 0; i < n; ++i) {
-            std::uint32_t e = root[top64(k[i]) >> sh];
+            const std::uint32_t e = root[hi[i] >> sh];
             st[i] = e;
             const unsigned char* b = ub + std::size_t{e & unit_mask} * sizeof(Unit);
-            b = sel_compact(e, b, ub);
-            bp[i] = reinterpret_cast<const std::uint64_t*>(b);
-            bool nd = (e >> 30) == 2;
-            if constexpr (W == 32) {
-                // IPv4: nodes only under slots with routes longer than /24 (rare).
-                if (nd) [[unlikely]]
-                    b = reinterpret_cast<const unsigned char*>(&nodes[e & idx_mask]);
-            } else {
-                const auto* nb = reinterpret_cast<const unsigned char*>(&nodes[e & idx_mask]);
-                b = nd ? nb : b;
+            b = sel_compact(e, b, ub); // a leaf entry reads the shared block (pass 3)
+            bp[i] = b;
+            if ((e >> 30) == 2) [[likely]] { // a node: its step now (hot line)
+                const Node& nd = nodes[e & idx_mask];
+                const std::uint64_t bit = std::uint64_t{1} << ((hi[i] << r) >> (64 - S));
+                const bool c = (nd.vector & bit) != 0;
+                const std::uint32_t child =
+                    nd.base1 + static_cast<std::uint32_t>(std::popcount(nd.vector & (bit - 1)));
+                const std::uint32_t li =
+                    nd.base0 +
+                    static_cast<std::uint32_t>(std::popcount(nd.leafvec & ((bit << 1) - 1))) - 1;
+                st[i] = c ? (node_flag | child) : li;
+                act[m] = static_cast<std::uint8_t>(i);
+                m += c;
+                lf[nl] = static_cast<std::uint8_t>(i);
+                nl += !c;
+                const char* pf = c ? reinterpret_cast<const char*>(&nodes[child])
+                                   : reinterpret_cast<const char*>(&leaves[li]);
+                __builtin_prefetch(pf);
+                if (c) __builtin_prefetch(pf + sizeof(Node) - 1);
+            } else { // a compact block or a leaf
+                __builtin_prefetch(b);
+                // Class 3 blocks (e >= 0xF0000000) span two lines: fetch the second one too.
+                __builtin_prefetch(b + (std::size_t{e >= 0xF0000000u} << 6));
+                cl[nc++] = static_cast<std::uint8_t>(i);
             }
-            __builtin_prefetch(b);
-            // Class 3 blocks (e >= 0xF0000000) span two lines: fetch the second one too.
-            __builtin_prefetch(b + (std::size_t{e >= 0xF0000000u} << 6));
-            act[m] = static_cast<std::uint8_t>(i);
-            m += nd;
         }
-        for (unsigned i = 0; i < n; ++i) {
-            std::uint32_t e = st[i];
-            const auto* b = reinterpret_cast<const unsigned char*>(bp[i]);
+        for (unsigned t = 0; t < nc; ++t) {
+            const unsigned i = cl[t];
+            const std::uint32_t e = st[i];
+            const unsigned char* b = bp[i];
             // popcount of the leafvec bits up to the key's position: shift the others out.
-            unsigned s = static_cast<unsigned>(~top64(k[i]) >> sh2) & 63;
+            unsigned s = static_cast<unsigned>(~hi[i] >> sh2) & 63;
             auto cnt = static_cast<unsigned>(std::popcount(ld<std::uint64_t>(b) << s));
             std::uint32_t v = pub_leaf(ld<L>(b + 8 - sizeof(L) + cnt * sizeof(L)));
             out[i] = sel_compact(e, v, e);
         }
-        if (m) walk_burst<MaxBurst>(k, st, act, m, out);
+        // (4) Keys still at nodes walk on, one level per round for all of them (as walk_burst,
+        // which lookup_burst4 uses). Written out here: as a call, an always_inline call or with
+        // a step helper, gcc's code ran the 250k IPv6 bulk lookups 10-25 % slower (lpm_bench,
+        // alternating binaries, Nov 26). hi[] gives every position down to /64 (every /48).
+        unsigned off = r + S;
+        while (m != 0) {
+            unsigned m2 = 0;
+            for (unsigned t = 0; t < m; ++t) {
+                const unsigned i = act[t];
+                const Node& nd = nodes[st[i] & idx_mask];
+                const unsigned p = off <= 64 - S ? static_cast<unsigned>((hi[i] << off) >> (64 - S))
+                                                 : pos(k[i], off);
+                const std::uint64_t bit = std::uint64_t{1} << p;
+                const bool c = (nd.vector & bit) != 0;
+                const std::uint32_t child =
+                    nd.base1 + static_cast<std::uint32_t>(std::popcount(nd.vector & (bit - 1)));
+                const std::uint32_t li =
+                    nd.base0 +
+                    static_cast<std::uint32_t>(std::popcount(nd.leafvec & ((bit << 1) - 1))) - 1;
+                st[i] = c ? (node_flag | child) : li;
+                act[m2] = static_cast<std::uint8_t>(i);
+                m2 += c;
+                lf[nl] = static_cast<std::uint8_t>(i);
+                nl += !c;
+                const char* pf = c ? reinterpret_cast<const char*>(&nodes[child])
+                                   : reinterpret_cast<const char*>(&leaves[li]);
+                __builtin_prefetch(pf);
+                if (c) __builtin_prefetch(pf + sizeof(Node) - 1);
+            }
+            m = m2;
+            off += S;
+        }
+        for (unsigned t = 0; t < nl; ++t) {
+            const unsigned i = lf[t];
+            out[i] = pub_leaf(leaves[st[i]]);
+        }
     }
 
     // lookup_burst for IPv4: the same passes with about half the instructions per key (the
@@ -524,54 +575,76 @@ public:
             out[i] = pub_leaf(ld<L>(b + 8 - sizeof(L) + cnt * sizeof(L)));
         }
         if (any_node) [[unlikely]] {
-            std::uint8_t act[MaxBurst];
+            std::uint8_t act[MaxBurst], lf[MaxBurst];
+            std::uint64_t hi[MaxBurst];
             unsigned m = 0;
             for (unsigned i = 0; i < n; ++i) {
                 act[m] = static_cast<std::uint8_t>(i);
                 m += st[i] < (node_flag | compact_flag);
+                hi[i] = std::uint64_t{k[i]} << 32;
             }
-            walk_burst<MaxBurst>(k, st, act, m, out);
+            for (unsigned t = 0; t < m; ++t) prefetch_node(&nodes[st[act[t]] & idx_mask]);
+            walk_burst<MaxBurst>(k, hi, st, act, m, lf, 0, r, out);
         }
     }
 
 private:
-    // Step (4) of lookup_burst: keys act[0..m) are at nodes (st[i] = node_flag | index). Each
-    // round advances every one of them by one level, branch-free: a key either moves to a child
-    // (stays active) or gets its leaf index (moves to the leaf list); the next round's line is
-    // prefetched; leaves are read after the last round.
+    // One node step of key i: to the child (st = node_flag | child, i joins act) or to its leaf
+    // (st = leaf index, i joins lf), branch-free but for the second prefetch, which only a child
+    // needs (a 24-byte record may straddle two lines; a leaf is 2 or 4 bytes).
+    static void step(const Node* nodes, const L* leaves, const Node& nd, std::uint64_t bit,
+                     std::uint32_t& st, std::uint8_t* act, unsigned& m, std::uint8_t* lf,
+                     unsigned& nl, unsigned i) noexcept {
+        const bool c = (nd.vector & bit) != 0;
+        const std::uint32_t child =
+            nd.base1 + static_cast<std::uint32_t>(std::popcount(nd.vector & (bit - 1)));
+        const std::uint32_t li =
+            nd.base0 + static_cast<std::uint32_t>(std::popcount(nd.leafvec & ((bit << 1) - 1))) - 1;
+        st = c ? (node_flag | child) : li;
+        act[m] = static_cast<std::uint8_t>(i);
+        m += c;
+        lf[nl] = static_cast<std::uint8_t>(i);
+        nl += !c;
+        const char* pf = c ? reinterpret_cast<const char*>(&nodes[child])
+                           : reinterpret_cast<const char*>(&leaves[li]);
+        __builtin_prefetch(pf);
+        if (c) __builtin_prefetch(pf + sizeof(Node) - 1);
+    }
+
+    // Step (4) of lookup_burst4 (IPv4 keys under slots with routes longer than /24; IPv6 has
+    // the same loop written out in lookup_burst, see there): keys act[0..m) are at nodes
+    // (st[i] = node_flag | index) at key offset off, their node lines already prefetched; keys
+    // lf[0..nl) already hold a leaf index. Each round advances every active key by one level,
+    // branch-free: a key either moves to a child (stays active) or gets its leaf index (moves to
+    // the leaf list); the next round's line is prefetched; leaves are read after the last round.
+    // hi[i] = top64(k[i]).
     template <unsigned MaxBurst>
-    void walk_burst(const Key* k, std::uint32_t* st, std::uint8_t* act, unsigned m,
+    void walk_burst(const Key* k, const std::uint64_t* hi, std::uint32_t* st, std::uint8_t* act,
+                    unsigned m, std::uint8_t* lf, unsigned nl, unsigned off,
                     std::uint32_t* out) const noexcept {
         const Node* nodes = nodes_.v.data();
         const L* leaves = leaves_.v.data();
-        std::uint8_t lf[MaxBurst];
-        unsigned nl = 0;
-        unsigned off = r_;
-        for (unsigned t = 0; t < m; ++t) prefetch_node(&nodes[st[act[t]] & idx_mask]);
         // All active keys sit at the same depth in every round, so one offset serves all. (A
         // cmov-only variant of this loop measured 5-10 % slower on IPv6: the child/leaf branch
         // is mostly "child" above the last level and predicts well.)
+        // Positions in the top 64 bits (every level down to /64: all of IPv4, every /48) come
+        // from hi[] with two 64-bit shifts; the test is per round, not per key (as a per-key
+        // select gcc computed the 128-bit shift for every key: ~8 % of the IPv6 bulk cost).
         while (m != 0) {
             unsigned m2 = 0;
-            for (unsigned t = 0; t < m; ++t) {
-                unsigned i = act[t];
-                const Node& nd = nodes[st[i] & idx_mask];
-                std::uint64_t bit = std::uint64_t{1} << pos(k[i], off);
-                bool c = (nd.vector & bit) != 0;
-                std::uint32_t child =
-                    nd.base1 + static_cast<std::uint32_t>(std::popcount(nd.vector & (bit - 1)));
-                std::uint32_t li =
-                    nd.base0 +
-                    static_cast<std::uint32_t>(std::popcount(nd.leafvec & ((bit << 1) - 1))) - 1;
-                st[i] = c ? (node_flag | child) : li;
-                act[m2] = static_cast<std::uint8_t>(i);
-                m2 += c;
-                lf[nl] = static_cast<std::uint8_t>(i);
-                nl += !c;
-                const char* pf = c ? reinterpret_cast<const char*>(&nodes[child])
-                                   : reinterpret_cast<const char*>(&leaves[li]);
-                __builtin_prefetch(pf);
-                __builtin_prefetch(pf + (c ? sizeof(Node) - 1 : 0));
+            if (off <= 64 - S) {
+                for (unsigned t = 0; t < m; ++t) {
+                    const unsigned i = act[t];
+                    const auto p = static_cast<unsigned>((hi[i] << off) >> (64 - S));
+                    step(nodes, leaves, nodes[st[i] & idx_mask], std::uint64_t{1} << p, st[i], act,
+                         m2, lf, nl, i);
+                }
+            } else {
+                for (unsigned t = 0; t < m; ++t) {
+                    const unsigned i = act[t];
+                    step(nodes, leaves, nodes[st[i] & idx_mask], std::uint64_t{1} << pos(k[i], off),
+                         st[i], act, m2, lf, nl, i);
+                }
             }
             m = m2;
             off += S;

@@ -51,17 +51,20 @@ Addr6 ip6(std::initializer_list<std::uint16_t> groups) {
     return a;
 }
 
-// Checks `t` against `ref` on keys: single lookups and bulk lookups (both burst widths).
+// Checks `t` against `ref` on keys: single lookups and bulk lookups at burst widths 32, 64
+// (the default) and 5 (odd: every span ends in a partial burst).
 void check4(const Table4& t, const RefTable4& ref, const std::vector<std::uint32_t>& keys) {
     ASSERT_EQ(t.size(), ref.size());
-    std::vector<nh_t> out(keys.size()), out64(keys.size());
-    t.lookup_bulk(keys, out);
-    t.lookup_bulk_n<64>(keys, out64);
+    std::vector<nh_t> out32(keys.size()), out64(keys.size()), out5(keys.size());
+    t.lookup_bulk_n<32>(keys, out32);
+    t.lookup_bulk(keys, out64);
+    t.lookup_bulk_n<5>(keys, out5);
     for (std::size_t i = 0; i < keys.size(); ++i) {
         nh_t want = ref.lookup(keys[i]);
         ASSERT_EQ(t.lookup(keys[i]), want) << "key " << std::hex << keys[i];
-        ASSERT_EQ(out[i], want) << "bulk32 key " << std::hex << keys[i];
+        ASSERT_EQ(out32[i], want) << "bulk32 key " << std::hex << keys[i];
         ASSERT_EQ(out64[i], want) << "bulk64 key " << std::hex << keys[i];
+        ASSERT_EQ(out5[i], want) << "bulk5 key " << std::hex << keys[i];
     }
 }
 
@@ -82,14 +85,16 @@ const Route4& random_update4(Table4& t, RefTable4& ref, const std::vector<Route4
 
 void check6(const Table6& t, const RefTable6& ref, const std::vector<Addr6>& keys) {
     ASSERT_EQ(t.size(), ref.size());
-    std::vector<nh_t> out(keys.size()), out64(keys.size());
-    t.lookup_bulk(keys, out);
-    t.lookup_bulk_n<64>(keys, out64);
+    std::vector<nh_t> out32(keys.size()), out64(keys.size()), out5(keys.size());
+    t.lookup_bulk_n<32>(keys, out32);
+    t.lookup_bulk(keys, out64);
+    t.lookup_bulk_n<5>(keys, out5);
     for (std::size_t i = 0; i < keys.size(); ++i) {
         nh_t want = ref.lookup(keys[i]);
         ASSERT_EQ(t.lookup(keys[i]), want) << "key #" << i;
-        ASSERT_EQ(out[i], want) << "bulk32 key #" << i;
+        ASSERT_EQ(out32[i], want) << "bulk32 key #" << i;
         ASSERT_EQ(out64[i], want) << "bulk64 key #" << i;
+        ASSERT_EQ(out5[i], want) << "bulk5 key #" << i;
     }
 }
 
@@ -570,6 +575,24 @@ TEST(Lpm6, GrowsAndShrinksAcrossRootSizes) {
     }
     check6(t, ref, keys);
     EXPECT_LT(t.bytes(), std::size_t{512} << 10);
+}
+
+TEST(Lpm6, WideLeavesBulkAndSingleAgree) {
+    // 32-bit leaves (a next hop > 0xFFFE) take the same IPv6 bulk path with 4-byte leaves: every
+    // width and both root sizes against the reference.
+    for (std::size_t n : {scaled(40000), std::size_t{200}}) {
+        auto routes = gen_bgp6(n, 31, 256);
+        RefTable6 ref;
+        for (const auto& r : routes) ref.insert(r.addr, r.len, r.nh);
+        Table6 t = Table6::build(routes);
+        t.insert(routes[3].addr, routes[3].len, max_nexthop);
+        ref.insert(routes[3].addr, routes[3].len, max_nexthop);
+        t.insert(routes[5].addr, routes[5].len, 0x12345);
+        ref.insert(routes[5].addr, routes[5].len, 0x12345);
+        EXPECT_TRUE(t.wide_leaves());
+        check6(t, ref, keys6(routes, scaled(60000), 32));
+        check6(t, ref, traffic6_zipf(routes, scaled(30000), 33));
+    }
 }
 
 TEST(Lpm6, BgpShapedTableAndCopies) {
