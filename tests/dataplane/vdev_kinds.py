@@ -30,7 +30,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench",
                                 "harness"))
 import dpdk  # noqa: E402  (bench/harness: hugepages_free_mb, stop_group)
-from testlib import SKIP, check, fail  # noqa: E402  (tests/dataplane/testlib.py)
+from testlib import SKIP, check, fail, wait_for  # noqa: E402  (tests/dataplane/testlib.py)
 
 PORTS = [  # (port name, device string template); "null" would be YAML null
     ("nullp", "net_null0"),
@@ -59,19 +59,6 @@ def config(tmp):
                  "    address: 10.1.%d.1/24\n    view: vnet\n") % (
                      name, dev.format(tmp=tmp), i, 10 + i)
     return text
-
-
-def wait_for(path, text, deadline, proc):
-    while time.monotonic() < deadline:
-        try:
-            if text in open(path).read():
-                return True
-        except OSError:
-            pass
-        if proc.poll() is not None:
-            return False
-        time.sleep(0.1)
-    return False
 
 
 def main():

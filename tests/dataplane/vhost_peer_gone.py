@@ -23,7 +23,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench",
                                 "harness"))
 import dpdk  # noqa: E402  (bench/harness: hugepages_free_mb, stop_group)
-from testlib import SKIP, check, fail  # noqa: E402  (tests/dataplane/testlib.py)
+from testlib import SKIP, check, fail, wait_for  # noqa: E402  (tests/dataplane/testlib.py)
 
 CONFIG = """\
 route_server:
@@ -53,19 +53,6 @@ nvas:
     routes:
       - {{prefix: "198.18.0.0/15", as_path: "65001"}}
 """
-
-
-def wait_for(path, text, deadline, proc):
-    while time.monotonic() < deadline:
-        try:
-            if text in open(path).read():
-                return True
-        except OSError:
-            pass
-        if proc.poll() is not None:
-            return False
-        time.sleep(0.1)
-    return False
 
 
 def main():
