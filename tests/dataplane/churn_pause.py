@@ -21,18 +21,11 @@ import sys
 import tempfile
 import time
 
-from testlib import SKIP, check, fail  # tests/dataplane/testlib.py (the script's own folder)
+from testlib import HUB_CONFIG_HEAD, SKIP, check, fail  # noqa: E402
 
 RATE = 5000
 
-CONFIG = """\
-route_server:
-  name: ars
-  instance_ips: [10.1.0.4, 10.1.0.5]
-vnet:
-  name: hub
-  address_space: [10.1.0.0/16]
-ports:
+CONFIG = HUB_CONFIG_HEAD + """\
   - {name: in, device: "net_null0,no-rx=1", address: 10.1.3.1/24, view: vnet}
   - {name: out, device: "net_null1,no-rx=1", address: 10.1.2.1/24, view: vnet}
 neighbours:

@@ -1,10 +1,22 @@
 """tests/dataplane/testlib.py — what the script tests here share: the meson skip code, the
-ok/FAIL reporting (a failed check prints why and exits 1) and waiting for a log line."""
+ok/FAIL reporting (a failed check prints why and exits 1), waiting for a log line, and the head
+of their rsfwd configs."""
 
 import sys
 import time
 
 SKIP = 77  # meson: the test could not run here (no root, no hugepages, no peer program)
+
+# A route server in a one-view VNet (10.1.0.0/16); the test appends its ports (and the rest).
+HUB_CONFIG_HEAD = """\
+route_server:
+  name: ars
+  instance_ips: [10.1.0.4, 10.1.0.5]
+vnet:
+  name: hub
+  address_space: [10.1.0.0/16]
+ports:
+"""
 
 
 def fail(msg):

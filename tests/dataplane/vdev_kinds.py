@@ -30,7 +30,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench",
                                 "harness"))
 import dpdk  # noqa: E402  (bench/harness: hugepages_free_mb, stop_group)
-from testlib import SKIP, check, fail, wait_for  # noqa: E402  (tests/dataplane/testlib.py)
+from testlib import HUB_CONFIG_HEAD, SKIP, check, fail, wait_for  # noqa: E402
 
 PORTS = [  # (port name, device string template); "null" would be YAML null
     ("nullp", "net_null0"),
@@ -41,19 +41,8 @@ PORTS = [  # (port name, device string template); "null" would be YAML null
     ("memifp", "net_memif0,role=server,socket={tmp}/memif.sock,id=0"),
 ]
 
-CONFIG_HEAD = """\
-route_server:
-  name: ars
-  instance_ips: [10.1.0.4, 10.1.0.5]
-vnet:
-  name: hub
-  address_space: [10.1.0.0/16]
-ports:
-"""
-
-
 def config(tmp):
-    text = CONFIG_HEAD
+    text = HUB_CONFIG_HEAD
     for i, (name, dev) in enumerate(PORTS):
         text += ("  - name: %s\n    device: %s\n    mac: \"02:76:6b:00:00:%02x\"\n"
                  "    address: 10.1.%d.1/24\n    view: vnet\n") % (

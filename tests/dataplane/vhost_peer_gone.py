@@ -23,16 +23,9 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench",
                                 "harness"))
 import dpdk  # noqa: E402  (bench/harness: hugepages_free_mb, stop_group)
-from testlib import SKIP, check, fail, wait_for  # noqa: E402  (tests/dataplane/testlib.py)
+from testlib import HUB_CONFIG_HEAD, SKIP, check, fail, wait_for  # noqa: E402
 
-CONFIG = """\
-route_server:
-  name: ars
-  instance_ips: [10.1.0.4, 10.1.0.5]
-vnet:
-  name: hub
-  address_space: [10.1.0.0/16]
-ports:
+CONFIG = HUB_CONFIG_HEAD + """\
   - name: in
     device: virtio_user0,path={s0},queues=1,queue_size=1024
     mac: "02:70:63:61:70:00"
