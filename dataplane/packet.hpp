@@ -91,13 +91,15 @@ enum class V4Check : std::uint8_t { ok, bad_header, bad_checksum };
     std::memcpy(&w4, ip + 16, 4);
     return std::uint64_t{w0} + w1 + w2 + w3 + w4;
 }
+// A header verifies when its one's complement sum folds to 0xFFFF, i.e. when the plain integer
+// sum T of its 16-bit words is a nonzero multiple of 0xFFFF (folding keeps T mod 0xFFFF and
+// yields 0 only for T = 0). `sum` adds the header as little-endian 32-bit words; as 2^16 ≡ 1 and
+// 256·w ≡ swap16(w) (mod 0xFFFF), sum ≡ 256·T, and 256 is invertible mod 0xFFFF, so the test is
+// the same on `sum`. gcc compiles `% 0xFFFF == 0` on a 64-bit value to one multiply by the
+// inverse and one compare, where four dependent folds took ~14 instructions (perf: ~13 % of
+// process_burst on the 1M-route cell).
 [[gnu::always_inline]] inline bool ipv4_sum_verifies(std::uint64_t sum) noexcept {
-    sum = (sum & 0xFFFFFFFFu) + (sum >> 32);
-    sum = (sum & 0xFFFFFFFFu) + (sum >> 32);
-    auto s32 = static_cast<std::uint32_t>(sum);
-    s32 = (s32 & 0xFFFF) + (s32 >> 16);
-    s32 = (s32 & 0xFFFF) + (s32 >> 16);
-    return s32 == 0xFFFF;
+    return sum != 0 && sum % 0xFFFF == 0;
 }
 inline bool ipv4_csum_ok(const std::uint8_t* ip, unsigned hlen) noexcept {
     std::uint64_t sum = ipv4_sum20(ip);

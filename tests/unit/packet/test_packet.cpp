@@ -3,7 +3,8 @@
 //     recomputation, exhaustively over every header checksum value and TTL;
 //   - ipv4_set_dst (native-order form) equals the textbook RFC 1624 update;
 //   - write_macs writes exactly bytes 0..11 (the ethertype and IP header stay);
-//   - ipv4_csum20_ok (the worker's inlined check) agrees with ipv4_csum_ok and a recomputation.
+//   - ipv4_csum20_ok (the worker's inlined check) agrees with ipv4_csum_ok and a recomputation,
+//     on every checksum field value of sampled headers.
 #include <gtest/gtest.h>
 
 #include <array>
@@ -81,6 +82,27 @@ TEST(Packet, Csum20AgreesWithTheGenericCheck) {
             ASSERT_EQ(ipv4_csum_ok(bad.data(), 20), textbook);
         }
     }
+}
+
+// ipv4_sum_verifies tests divisibility by 0xFFFF instead of folding: the same answer as the
+// textbook fold for every checksum field value of sampled headers, and at the edges (an
+// all-zero header sums to 0 and does not verify; an all-ones one folds to 0xFFFF and does).
+TEST(Packet, Csum20AgreesWithTheFoldOnEveryChecksumValue) {
+    std::mt19937 rng(5);
+    for (int k = 0; k < 64; ++k) {
+        std::array<std::uint8_t, 20> ip{};
+        for (auto& x : ip) x = static_cast<std::uint8_t>(k == 0 ? 0 : k == 1 ? 0xFF : rng());
+        for (std::uint32_t hc = 0; hc <= 0xFFFF; ++hc) {
+            store_be16(ip.data() + 10, static_cast<std::uint16_t>(hc));
+            const bool textbook = csum_fold(csum_add(0, ip.data(), 20)) == 0;
+            ASSERT_EQ(ipv4_csum20_ok(ip.data()), textbook) << "header " << k << " checksum " << hc;
+            ASSERT_EQ(ipv4_csum_ok(ip.data(), 20), textbook);
+        }
+    }
+    std::array<std::uint8_t, 20> zero{}, ones{};
+    ones.fill(0xFF);
+    EXPECT_FALSE(ipv4_csum20_ok(zero.data()));
+    EXPECT_TRUE(ipv4_csum20_ok(ones.data()));
 }
 
 TEST(Packet, SetDstEqualsTheTextbookFormulaAndVerifies) {
