@@ -63,7 +63,6 @@ struct RxQueue {
 
 struct TxBuf {
     std::uint16_t n = 0;
-    std::uint64_t bytes = 0; // pkt_len sum of pkts[0..n), counted at append
     std::array<rte_mbuf*, 2 * burst_size> pkts{};
 };
 

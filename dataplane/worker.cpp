@@ -77,9 +77,11 @@ inline void tx_flush(WorkerCtx& w, std::uint16_t port) noexcept {
     TxBuf& b = w.tx[port];
     const unsigned n = b.n;
     if (n == 0) return;
-    // Bytes were summed as packets were appended (sent mbufs may be freed by the PMD); the
-    // unsent ones are still ours, so the rare partial send subtracts them.
-    std::uint64_t bytes = b.bytes;
+    // Bytes are summed before the send (sent mbufs may be freed by the PMD); the unsent ones
+    // are still ours, so the rare partial send subtracts them. (Summed at append, the sum was
+    // a chain through memory from one packet to the next in the worker's forward loop.)
+    std::uint64_t bytes = 0;
+    for (unsigned i = 0; i < n; ++i) bytes += b.pkts[i]->pkt_len;
     const std::uint16_t sent = rte_eth_tx_burst(port, static_cast<std::uint16_t>(w.id),
                                                 b.pkts.data(), static_cast<std::uint16_t>(n));
     if (sent < n) {
@@ -93,12 +95,10 @@ inline void tx_flush(WorkerCtx& w, std::uint16_t port) noexcept {
     w.counters.tx_pkts += sent;
     w.counters.tx_bytes += bytes;
     b.n = 0;
-    b.bytes = 0;
 }
 
 inline void tx_add(WorkerCtx& w, std::uint16_t port, rte_mbuf* m) noexcept {
     TxBuf& b = w.tx[port];
-    b.bytes += m->pkt_len;
     b.pkts[b.n++] = m;
     if (b.n == burst_size) tx_flush(w, port);
 }
@@ -109,6 +109,8 @@ inline void tx_add(WorkerCtx& w, std::uint16_t port, rte_mbuf* m) noexcept {
 struct Fam4 {
     using Key = std::uint32_t;
     static constexpr unsigned hop_limit_off = 8; // TTL
+    static constexpr std::uint16_t ethertype = ethertype_ipv4;
+    static void dec_hop(std::uint8_t* ip) noexcept { ipv4_dec_ttl(ip); }
     static std::uint32_t flow_hash(const std::uint8_t* ip, std::size_t avail) noexcept {
         return flow_hash_v4(ip, avail);
     }
@@ -117,6 +119,8 @@ struct Fam4 {
 struct Fam6 {
     using Key = lpm::Addr6;
     static constexpr unsigned hop_limit_off = 7; // hop limit
+    static constexpr std::uint16_t ethertype = ethertype_ipv6;
+    static void dec_hop(std::uint8_t* ip) noexcept { --ip[hop_limit_off]; }
     static std::uint32_t flow_hash(const std::uint8_t* ip, std::size_t avail) noexcept {
         return flow_hash_v6(ip, avail);
     }
@@ -139,10 +143,58 @@ struct BurstState {
     FamBurst<Fam4> f4;
     FamBurst<Fam6> f6;
     std::array<std::uint16_t, burst_size> off;
-    std::array<std::uint8_t, burst_size> hop;  // TTL / hop limit, read while parsing
-    std::array<std::uint32_t, burst_size> adj; // per packet index
+    std::array<std::uint8_t, burst_size> hop; // TTL / hop limit, read while parsing
     std::array<lpm::nh_t, burst_size> hnh;
 };
+
+// The TX buffer of the port the previous packet went to (a "run"), kept in locals: its port
+// and next free slot. In memory, `b.n++` was a chain through store forwarding from one packet
+// to the next, as most packets of a burst leave by one port.
+struct TxRun {
+    std::uint16_t port = fib::adj_unresolved;
+    rte_mbuf** tail = nullptr; // the next free slot of w.tx[port].pkts
+    std::uint32_t touched = 0; // ports appended to (max_ports == 32)
+};
+
+inline void run_close(WorkerCtx& w, TxRun& r) noexcept {
+    if (r.tail == nullptr) return;
+    TxBuf& b = w.tx[r.port];
+    b.n = static_cast<std::uint16_t>(r.tail - b.pkts.data());
+}
+
+// Adjacency → hop limit decrement → MAC rewrite → TX buffer; an adjacency without a MAC yet
+// punts the packet to the control thread (ARP / ND, pending queue). Buffers are appended
+// without a "full?" test: every TxBuf holds < burst_size packets when a burst starts (the flush
+// after the burst and tx_add's keep it so) and a burst adds ≤ burst_size, within the
+// 2 * burst_size capacity.
+template <class F>
+[[gnu::always_inline]] inline void forward(WorkerCtx& w, const fib::AdjTable& adjt,
+                                           const RxQueue& q, rte_mbuf* m, std::uint16_t off,
+                                           std::uint32_t a, TxRun& r) noexcept {
+    const std::uint64_t slot = adjt.load(a);
+    const std::uint16_t port = fib::adj_port(slot);
+    if (port == fib::adj_unresolved) [[unlikely]] {
+        punt(w, m, Punt::unresolved, off, a, q.view);
+        return;
+    }
+    if (port != r.port) {
+        run_close(w, r);
+        r.port = port;
+        r.tail = w.tx[port].pkts.data() + w.tx[port].n;
+        r.touched |= 1u << port;
+    }
+    auto* frame = rte_pktmbuf_mtod(m, std::uint8_t*);
+    F::dec_hop(frame + off);
+    if (off == 14) [[likely]] {
+        write_macs(frame, slot, w.rt->mac64_by_id[port]); // the ethertype stays
+    } else {
+        std::uint8_t dst[8];
+        std::memcpy(dst, &slot, 8); // little endian: bytes 0..5 are the MAC
+        rewrite_l2(frame, off, F::ethertype, dst, w.rt->mac_by_id[port].data());
+        rte_pktmbuf_adj(m, static_cast<std::uint16_t>(off - 14));
+    }
+    *r.tail++ = m;
+}
 
 // ECMP member of an n-member group: the RSS hash when the NIC gave one, else the 5-tuple.
 template <class F>
@@ -153,14 +205,17 @@ inline unsigned pick_member(const rte_mbuf* m, std::uint16_t off, unsigned n) no
     return ecmp_pick(h, n);
 }
 
-// Groups → adjacencies for one family; RFC 1812 TTL / hop-limit rule after the lookup (local
-// delivery first). Connected destinations are queued for the hosts table.
-// Forced inline: the two families are two straight-line loops of process_burst, as before the
-// templating (measured: same code size, no call per burst).
+// Groups → adjacencies → forward() for one family; RFC 1812 TTL / hop-limit rule after the
+// lookup (local delivery first). Connected destinations are queued for the hosts table.
+// Packets leave in arrival order within a family and a path (group or hosts table); one flow
+// takes one path, so no flow is reordered. (A separate pass in arrival order over the whole
+// burst, after this one, cost a second loop with its loads and stores per packet.)
+// Forced inline: the two families are two straight-line loops of resolve_burst.
 template <class F>
 [[gnu::always_inline]] inline void resolve_groups(WorkerCtx& w, const fib::Generation& gen,
-                                                  const RxQueue& q, rte_mbuf** pkts, FamBurst<F>& b,
-                                                  BurstState& s) noexcept {
+                                                  const fib::AdjTable& adjt, const RxQueue& q,
+                                                  rte_mbuf** pkts, FamBurst<F>& b, BurstState& s,
+                                                  TxRun& run) noexcept {
     const std::size_t n_groups = gen.groups.size();
     for (unsigned j = 0; j < b.n; ++j) {
         const unsigned i = b.idx[j];
@@ -171,7 +226,7 @@ template <class F>
         if (nh >= fib::first_dynamic_group && nh < n_groups && s.hop[i] > 1) [[likely]] {
             const fib::NhGroup& g = gen.groups[nh];
             if (g.n > 1) member = pick_member<F>(pkts[i], s.off[i], g.n);
-            s.adj[i] = g.adj[member];
+            forward<F>(w, adjt, q, pkts[i], s.off[i], g.adj[member], run);
             continue;
         }
         rte_mbuf* m = pkts[i];
@@ -199,9 +254,9 @@ template <class F>
 // Connected destinations: one bulk lookup in the hosts table; unknown hosts go to the control
 // thread (it creates the neighbour and its hosts entry).
 template <class F>
-[[gnu::always_inline]] inline void resolve_hosts(WorkerCtx& w, const fib::Generation& gen,
-                                                 const RxQueue& q, rte_mbuf** pkts, FamBurst<F>& b,
-                                                 BurstState& s) noexcept {
+[[gnu::always_inline]] inline void
+resolve_hosts(WorkerCtx& w, const fib::Generation& gen, const fib::AdjTable& adjt, const RxQueue& q,
+              rte_mbuf** pkts, FamBurst<F>& b, BurstState& s, TxRun& run) noexcept {
     if (b.nh_host == 0) return;
     F::hosts(gen).lookup_bulk({b.host_key.data(), b.nh_host}, {s.hnh.data(), b.nh_host});
     for (unsigned j = 0; j < b.nh_host; ++j) {
@@ -209,7 +264,27 @@ template <class F>
         if (s.hnh[j] == lpm::no_route)
             punt(w, pkts[i], Punt::needs_host, s.off[i], fib::no_adj, q.view);
         else
-            s.adj[i] = s.hnh[j];
+            forward<F>(w, adjt, q, pkts[i], s.off[i], s.hnh[j], run);
+    }
+}
+
+// Everything after the lookups, out of line (one call per burst): in one function with the
+// parse and lookup loops, gcc kept the TX run in stack slots, a store-forwarding chain again.
+[[gnu::noinline]] void resolve_burst(WorkerCtx& w, const fib::Generation& gen, const RxQueue& q,
+                                     rte_mbuf** pkts, BurstState& s) noexcept {
+    const fib::AdjTable& adjt = w.rt->comp->adjacencies();
+    TxRun run;
+    resolve_groups(w, gen, adjt, q, pkts, s.f4, s, run);
+    resolve_groups(w, gen, adjt, q, pkts, s.f6, s, run);
+    resolve_hosts(w, gen, adjt, q, pkts, s.f4, s, run);
+    resolve_hosts(w, gen, adjt, q, pkts, s.f6, s, run);
+    run_close(w, run);
+    std::uint32_t touched = run.touched;
+    static_assert(fib::max_ports <= 32 && 2 * burst_size <= TxBuf{}.pkts.size());
+    while (touched != 0) {
+        const auto p = static_cast<std::uint16_t>(__builtin_ctz(touched));
+        touched &= touched - 1;
+        if (w.tx[p].n >= burst_size) tx_flush(w, p);
     }
 }
 
@@ -248,7 +323,6 @@ void process_burst(WorkerCtx& w, const fib::Generation& gen, const RxQueue& q, r
         bytes += m->pkt_len;
         const auto* p = rte_pktmbuf_mtod(m, const std::uint8_t*);
         const std::size_t len = m->data_len;
-        s.adj[i] = fib::no_adj;
         // Fast path: an untagged IPv4 header without options, or an IPv6 header to a unicast
         // address, to our MAC, that passes every check below — nearly every packet on a router
         // port — in straight-line code. Anything else (and any check failing) takes the generic
@@ -364,55 +438,7 @@ void process_burst(WorkerCtx& w, const fib::Generation& gen, const RxQueue& q, r
     if (s.f6.n) vt.v6.lookup_bulk({s.f6.key.data(), s.f6.n}, {s.f6.nh.data(), s.f6.n});
     stage(Stage::lookup);
 
-    resolve_groups(w, gen, q, pkts, s.f4, s);
-    resolve_groups(w, gen, q, pkts, s.f6, s);
-    resolve_hosts(w, gen, q, pkts, s.f4, s);
-    resolve_hosts(w, gen, q, pkts, s.f6, s);
-
-    // Adjacency → rewrite → TX buffer, in arrival order. Buffers are appended without a
-    // per-packet "full?" test: every TxBuf holds < burst_size packets when a burst starts (the
-    // check after this loop and tx_add's flush keep it so) and a burst adds ≤ burst_size, within
-    // the 2 * burst_size capacity.
-    const fib::AdjTable& adjt = rt.comp->adjacencies();
-    std::uint32_t touched = 0; // ports appended to (max_ports == 32)
-    for (unsigned i = 0; i < n; ++i) {
-        const std::uint32_t a = s.adj[i];
-        if (a == fib::no_adj) continue;
-        rte_mbuf* m = pkts[i];
-        const std::uint64_t slot = adjt.load(a);
-        const std::uint16_t port = fib::adj_port(slot);
-        const std::uint16_t off = s.off[i];
-        if (port == fib::adj_unresolved) {
-            punt(w, m, Punt::unresolved, off, a, q.view);
-            continue;
-        }
-        auto* frame = rte_pktmbuf_mtod(m, std::uint8_t*);
-        std::uint8_t* ip = frame + off;
-        const bool v4 = (ip[0] >> 4) == 4;
-        if (v4)
-            ipv4_dec_ttl(ip);
-        else
-            --ip[7];
-        if (off == 14) [[likely]] {
-            write_macs(frame, slot, rt.mac64_by_id[port]); // the ethertype stays
-        } else {
-            std::uint8_t dst[8];
-            std::memcpy(dst, &slot, 8); // little endian: bytes 0..5 are the MAC
-            rewrite_l2(frame, off, v4 ? ethertype_ipv4 : ethertype_ipv6, dst,
-                       rt.mac_by_id[port].data());
-            rte_pktmbuf_adj(m, static_cast<std::uint16_t>(off - 14));
-        }
-        TxBuf& b = w.tx[port];
-        b.bytes += m->pkt_len;
-        b.pkts[b.n++] = m;
-        touched |= 1u << port;
-    }
-    static_assert(fib::max_ports <= 32 && 2 * burst_size <= TxBuf{}.pkts.size());
-    while (touched != 0) {
-        const auto p = static_cast<std::uint16_t>(__builtin_ctz(touched));
-        touched &= touched - 1;
-        if (w.tx[p].n >= burst_size) tx_flush(w, p);
-    }
+    resolve_burst(w, gen, q, pkts, s);
     stage(Stage::resolve);
 }
 

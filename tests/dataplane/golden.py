@@ -362,6 +362,18 @@ def run_case(name, case, b2b, rsfwd, workdir, idle_sleep_us=0):
                               (name, port, Ether(pkt).summary(), pkt.hex()))
         if port in case.ecmp_groups and len(used_alt) < 2:
             errors.append("%s: port %s: ECMP used only members %s" % (name, port, used_alt))
+    # Per-port software counters against the pcaps: every frame read is counted in rx, every
+    # frame written (forwarded, or built by the control thread) in tx, with its bytes.
+    by_name = {p["name"]: p for p in st["ports"]}
+    for port in ports:
+        sent = [bytes(p) for p in rdpcap(os.path.join(d, port + "-out.pcap"))]
+        fed = [bytes(p) for p in case.inputs.get(port, [])]
+        want = {"rx_pkts": len(fed), "rx_bytes": sum(map(len, fed)),
+                "tx_pkts": len(sent), "tx_bytes": sum(map(len, sent))}
+        for k, v in want.items():
+            if by_name[port][k] != v:
+                errors.append("%s: port %s: %s = %d, the pcaps say %d" %
+                              (name, port, k, by_name[port][k], v))
     for reason, n in case.drops.items():
         if st["drops"][reason] != n:
             errors.append("%s: drops.%s = %d, expected %d" % (name, reason, st["drops"][reason], n))
