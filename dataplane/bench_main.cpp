@@ -157,7 +157,22 @@ TestpmdResult run_testpmd(const std::string& pcap, int seconds) {
 struct Sample {
     double mpps, ns, cycles;
     double cpu_ns; // worker thread on-CPU ns per packet (robust to a loaded machine)
+    std::array<double, stage_count> stage{}; // --stage-cycles: TSC cycles per packet by stage
 };
+
+// Worker 0's received packets and stage cycles, for per-phase differences.
+struct StageSnap {
+    std::uint64_t rx = 0;
+    std::array<std::uint64_t, stage_count> cycles{};
+};
+StageSnap stage_snap(const Engine& eng) {
+    const Stats s = eng.stats();
+    StageSnap r;
+    if (s.workers.empty()) return r;
+    r.rx = s.workers[0].rx_pkts;
+    for (std::size_t k = 0; k < stage_count; ++k) r.cycles[k] = s.workers[0].stage_cycles[k];
+    return r;
+}
 
 Sample measure(Engine& eng, int seconds) {
     auto tx = [&] {
@@ -167,6 +182,7 @@ Sample measure(Engine& eng, int seconds) {
     };
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     const std::uint64_t c0 = thread_cpu_ns("self", "rte-worker");
+    const StageSnap s0 = stage_snap(eng);
     const std::uint64_t p0 = tx(), t0 = rte_rdtsc();
     const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
     while (std::chrono::steady_clock::now() < end) {
@@ -175,9 +191,14 @@ Sample measure(Engine& eng, int seconds) {
     }
     const std::uint64_t p1 = tx(), t1 = rte_rdtsc();
     const std::uint64_t c1 = thread_cpu_ns("self", "rte-worker");
+    const StageSnap s1 = stage_snap(eng);
     const double pkts = static_cast<double>(p1 - p0), cyc = static_cast<double>(t1 - t0);
     const double secs = cyc / static_cast<double>(rte_get_tsc_hz());
-    return {pkts / secs / 1e6, secs * 1e9 / pkts, cyc / pkts, static_cast<double>(c1 - c0) / pkts};
+    Sample r{pkts / secs / 1e6, secs * 1e9 / pkts, cyc / pkts, static_cast<double>(c1 - c0) / pkts};
+    const double rx = static_cast<double>(s1.rx - s0.rx);
+    for (std::size_t k = 0; k < stage_count && rx > 0; ++k)
+        r.stage[k] = static_cast<double>(s1.cycles[k] - s0.cycles[k]) / rx;
+    return r;
 }
 
 std::vector<std::uint32_t> g_stamp;
@@ -198,15 +219,11 @@ std::uint16_t stamp_cb(std::uint16_t, std::uint16_t, rte_mbuf** pkts, std::uint1
     return n;
 }
 
-void print_stages(const Engine& eng) {
-    const Stats s = eng.stats();
-    if (s.workers.empty()) return;
-    const auto& w = s.workers[0];
-    const double pk = static_cast<double>(w.rx_pkts);
+// The measured window only (the stage counters also ran during warm-up and FIB compiles).
+void print_stages(const Sample& x) {
     std::printf("    stage cycles/packet:");
     for (std::size_t k = 0; k < stage_count; ++k)
-        std::printf(" %s %.1f", std::string(to_string(static_cast<Stage>(k))).c_str(),
-                    static_cast<double>(w.stage_cycles[k]) / pk);
+        std::printf(" %s %.1f", std::string(to_string(static_cast<Stage>(k))).c_str(), x.stage[k]);
     std::printf("\n");
 }
 
@@ -314,7 +331,7 @@ int main(int argc, char** argv) {
         std::printf("rsfwd 16 routes:            %6.2f Mpps  %6.1f ns/pkt  %6.1f cycles/pkt  %6.1f "
                     "on-CPU ns/pkt\n",
                     s16.mpps, s16.ns, s16.cycles, s16.cpu_ns);
-        if (stages) print_stages(eng);
+        if (stages) print_stages(s16);
         const auto t0 = std::chrono::steady_clock::now();
         const double c0 = thread_cpu_s();
         eng.compiler().set_view("vnet", vr);
@@ -331,12 +348,13 @@ int main(int argc, char** argv) {
         std::printf("rsfwd %zu routes:       %6.2f Mpps  %6.1f ns/pkt  %6.1f cycles/pkt  %6.1f "
                     "on-CPU ns/pkt\n",
                     n_routes, s1m.mpps, s1m.ns, s1m.cycles, s1m.cpu_ns);
-        if (stages) print_stages(eng);
+        if (stages) print_stages(s1m);
         rte_eth_add_rx_callback(eng.port_id(0), 0, stamp_cb, nullptr);
         srnd = measure(eng, seconds);
         std::printf("rsfwd %zu + random dst: %6.2f Mpps  %6.1f ns/pkt  %6.1f cycles/pkt  %6.1f "
                     "on-CPU ns/pkt\n",
                     n_routes, srnd.mpps, srnd.ns, srnd.cycles, srnd.cpu_ns);
+        if (stages) print_stages(srnd);
         const Stats st = eng.stats();
         std::uint64_t drops = 0;
         for (auto d : st.drops) drops += d;
