@@ -104,18 +104,25 @@ public:
     void lookup_bulk(std::span<const std::uint32_t> keys, std::span<nh_t> out) const noexcept {
         lookup_bulk_n<default_burst>(keys, out);
     }
+    // Same, for a caller that has issued prefetch(k) for every key already (the data plane
+    // does while parsing): the first pass skips its own root prefetches. Same results.
+    void lookup_bulk_prefetched(std::span<const std::uint32_t> keys,
+                                std::span<nh_t> out) const noexcept {
+        lookup_bulk_n<default_burst, true>(keys, out);
+    }
     // Same, with the interleaving width chosen by the caller (1..128).
-    template <unsigned Burst>
+    template <unsigned Burst, bool RootsPrefetched = false>
     void lookup_bulk_n(std::span<const std::uint32_t> keys, std::span<nh_t> out) const noexcept {
         static_assert(Burst >= 1 && Burst <= 128);
         auto conv = [](std::uint32_t k) { return k; };
         t_.visit([&](const auto& t) {
             std::size_t n = keys.size(), i = 0;
             for (; i + Burst <= n; i += Burst)
-                t.template lookup_burst<Burst>(keys.data() + i, out.data() + i, Burst, conv);
+                t.template lookup_burst<Burst, RootsPrefetched>(keys.data() + i, out.data() + i,
+                                                                Burst, conv);
             if (i < n)
-                t.template lookup_burst<Burst>(keys.data() + i, out.data() + i,
-                                               static_cast<unsigned>(n - i), conv);
+                t.template lookup_burst<Burst, RootsPrefetched>(keys.data() + i, out.data() + i,
+                                                                static_cast<unsigned>(n - i), conv);
         });
     }
     std::size_t size() const noexcept { // number of routes

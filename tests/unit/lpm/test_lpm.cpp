@@ -52,19 +52,23 @@ Addr6 ip6(std::initializer_list<std::uint16_t> groups) {
 }
 
 // Checks `t` against `ref` on keys: single lookups and bulk lookups at burst widths 32, 64
-// (the default) and 5 (odd: every span ends in a partial burst).
+// (the default) and 5 (odd: every span ends in a partial burst), and the data plane's form
+// (roots prefetched by the caller; here half of them, hints only).
 void check4(const Table4& t, const RefTable4& ref, const std::vector<std::uint32_t>& keys) {
     ASSERT_EQ(t.size(), ref.size());
-    std::vector<nh_t> out32(keys.size()), out64(keys.size()), out5(keys.size());
+    std::vector<nh_t> out32(keys.size()), out64(keys.size()), out5(keys.size()), outp(keys.size());
     t.lookup_bulk_n<32>(keys, out32);
     t.lookup_bulk(keys, out64);
     t.lookup_bulk_n<5>(keys, out5);
+    for (std::size_t i = 0; i < keys.size(); i += 2) t.prefetch(keys[i]);
+    t.lookup_bulk_prefetched(keys, outp);
     for (std::size_t i = 0; i < keys.size(); ++i) {
         nh_t want = ref.lookup(keys[i]);
         ASSERT_EQ(t.lookup(keys[i]), want) << "key " << std::hex << keys[i];
         ASSERT_EQ(out32[i], want) << "bulk32 key " << std::hex << keys[i];
         ASSERT_EQ(out64[i], want) << "bulk64 key " << std::hex << keys[i];
         ASSERT_EQ(out5[i], want) << "bulk5 key " << std::hex << keys[i];
+        ASSERT_EQ(outp[i], want) << "prefetched key " << std::hex << keys[i];
     }
 }
 
