@@ -167,11 +167,21 @@ inline void run_close(WorkerCtx& w, TxRun& r) noexcept {
 // without a "full?" test: every TxBuf holds < burst_size packets when a burst starts (the flush
 // after the burst and tx_add's keep it so) and a burst adds ≤ burst_size, within the
 // 2 * burst_size capacity.
+// What the resolve loops read on every packet, loaded once per burst into locals: packet stores
+// are char stores, which may alias any member, so gcc reloaded the adjacency array, the groups'
+// data and the port MACs through two dependent loads per packet.
+struct ResolveCtx {
+    const std::atomic<std::uint64_t>* adj;
+    const std::uint64_t* mac64; // Runtime::mac64_by_id
+    const fib::NhGroup* groups;
+    std::size_t n_groups;
+};
+
 template <class F>
-[[gnu::always_inline]] inline void forward(WorkerCtx& w, const fib::AdjTable& adjt,
-                                           const RxQueue& q, rte_mbuf* m, std::uint16_t off,
-                                           std::uint32_t a, TxRun& r) noexcept {
-    const std::uint64_t slot = adjt.load(a);
+[[gnu::always_inline]] inline void forward(WorkerCtx& w, const ResolveCtx& x, const RxQueue& q,
+                                           rte_mbuf* m, std::uint16_t off, std::uint32_t a,
+                                           TxRun& r) noexcept {
+    const std::uint64_t slot = x.adj[a].load(std::memory_order_relaxed);
     const std::uint16_t port = fib::adj_port(slot);
     if (port == fib::adj_unresolved) [[unlikely]] {
         punt(w, m, Punt::unresolved, off, a, q.view);
@@ -186,7 +196,7 @@ template <class F>
     auto* frame = rte_pktmbuf_mtod(m, std::uint8_t*);
     F::dec_hop(frame + off);
     if (off == 14) [[likely]] {
-        write_macs(frame, slot, w.rt->mac64_by_id[port]); // the ethertype stays
+        write_macs(frame, slot, x.mac64[port]); // the ethertype stays
     } else {
         std::uint8_t dst[8];
         std::memcpy(dst, &slot, 8); // little endian: bytes 0..5 are the MAC
@@ -212,21 +222,19 @@ inline unsigned pick_member(const rte_mbuf* m, std::uint16_t off, unsigned n) no
 // burst, after this one, cost a second loop with its loads and stores per packet.)
 // Forced inline: the two families are two straight-line loops of resolve_burst.
 template <class F>
-[[gnu::always_inline]] inline void resolve_groups(WorkerCtx& w, const fib::Generation& gen,
-                                                  const fib::AdjTable& adjt, const RxQueue& q,
-                                                  rte_mbuf** pkts, FamBurst<F>& b, BurstState& s,
-                                                  TxRun& run) noexcept {
-    const std::size_t n_groups = gen.groups.size();
+[[gnu::always_inline]] inline void resolve_groups(WorkerCtx& w, const ResolveCtx& x,
+                                                  const RxQueue& q, rte_mbuf** pkts, FamBurst<F>& b,
+                                                  BurstState& s, TxRun& run) noexcept {
     for (unsigned j = 0; j < b.n; ++j) {
         const unsigned i = b.idx[j];
         const lpm::nh_t nh = b.nh[j];
         unsigned member = 0;
         // Common case first, one test: a dynamic group and a hop limit to spare. The chain
         // below keeps the RFC 1812 order for everything else.
-        if (nh >= fib::first_dynamic_group && nh < n_groups && s.hop[i] > 1) [[likely]] {
-            const fib::NhGroup& g = gen.groups[nh];
+        if (nh >= fib::first_dynamic_group && nh < x.n_groups && s.hop[i] > 1) [[likely]] {
+            const fib::NhGroup& g = x.groups[nh];
             if (g.n > 1) member = pick_member<F>(pkts[i], s.off[i], g.n);
-            forward<F>(w, adjt, q, pkts[i], s.off[i], g.adj[member], run);
+            forward<F>(w, x, q, pkts[i], s.off[i], g.adj[member], run);
             continue;
         }
         rte_mbuf* m = pkts[i];
@@ -255,7 +263,7 @@ template <class F>
 // thread (it creates the neighbour and its hosts entry).
 template <class F>
 [[gnu::always_inline]] inline void
-resolve_hosts(WorkerCtx& w, const fib::Generation& gen, const fib::AdjTable& adjt, const RxQueue& q,
+resolve_hosts(WorkerCtx& w, const fib::Generation& gen, const ResolveCtx& x, const RxQueue& q,
               rte_mbuf** pkts, FamBurst<F>& b, BurstState& s, TxRun& run) noexcept {
     if (b.nh_host == 0) return;
     F::hosts(gen).lookup_bulk({b.host_key.data(), b.nh_host}, {s.hnh.data(), b.nh_host});
@@ -264,7 +272,7 @@ resolve_hosts(WorkerCtx& w, const fib::Generation& gen, const fib::AdjTable& adj
         if (s.hnh[j] == lpm::no_route)
             punt(w, pkts[i], Punt::needs_host, s.off[i], fib::no_adj, q.view);
         else
-            forward<F>(w, adjt, q, pkts[i], s.off[i], s.hnh[j], run);
+            forward<F>(w, x, q, pkts[i], s.off[i], s.hnh[j], run);
     }
 }
 
@@ -272,12 +280,13 @@ resolve_hosts(WorkerCtx& w, const fib::Generation& gen, const fib::AdjTable& adj
 // parse and lookup loops, gcc kept the TX run in stack slots, a store-forwarding chain again.
 [[gnu::noinline]] void resolve_burst(WorkerCtx& w, const fib::Generation& gen, const RxQueue& q,
                                      rte_mbuf** pkts, BurstState& s) noexcept {
-    const fib::AdjTable& adjt = w.rt->comp->adjacencies();
+    const ResolveCtx x{w.rt->comp->adjacencies().slots(), w.rt->mac64_by_id.data(),
+                       gen.groups.data(), gen.groups.size()};
     TxRun run;
-    resolve_groups(w, gen, adjt, q, pkts, s.f4, s, run);
-    resolve_groups(w, gen, adjt, q, pkts, s.f6, s, run);
-    resolve_hosts(w, gen, adjt, q, pkts, s.f4, s, run);
-    resolve_hosts(w, gen, adjt, q, pkts, s.f6, s, run);
+    resolve_groups(w, x, q, pkts, s.f4, s, run);
+    resolve_groups(w, x, q, pkts, s.f6, s, run);
+    resolve_hosts(w, gen, x, q, pkts, s.f4, s, run);
+    resolve_hosts(w, gen, x, q, pkts, s.f6, s, run);
     run_close(w, run);
     std::uint32_t touched = run.touched;
     static_assert(fib::max_ports <= 32 && 2 * burst_size <= TxBuf{}.pkts.size());

@@ -79,6 +79,9 @@ public:
     [[nodiscard]] std::uint64_t load(std::uint32_t i) const noexcept {
         return slots_[i].load(std::memory_order_relaxed);
     }
+    // Worker side, for loops: the slot array (a local copy of the pointer outlives packet
+    // stores, which are char stores that make the compiler reload every member).
+    [[nodiscard]] const std::atomic<std::uint64_t>* slots() const noexcept { return slots_.get(); }
     // Control side: one relaxed 8-byte store (the value is self-contained).
     void store(std::uint32_t i, std::uint64_t v) noexcept {
         slots_[i].store(v, std::memory_order_relaxed);
