@@ -162,11 +162,6 @@ inline void run_close(WorkerCtx& w, TxRun& r) noexcept {
     b.n = static_cast<std::uint16_t>(r.tail - b.pkts.data());
 }
 
-// Adjacency → hop limit decrement → MAC rewrite → TX buffer; an adjacency without a MAC yet
-// punts the packet to the control thread (ARP / ND, pending queue). Buffers are appended
-// without a "full?" test: every TxBuf holds < burst_size packets when a burst starts (the flush
-// after the burst and tx_add's keep it so) and a burst adds ≤ burst_size, within the
-// 2 * burst_size capacity.
 // What the resolve loops read on every packet, loaded once per burst into locals: packet stores
 // are char stores, which may alias any member, so gcc reloaded the adjacency array, the groups'
 // data and the port MACs through two dependent loads per packet.
@@ -177,6 +172,11 @@ struct ResolveCtx {
     std::size_t n_groups;
 };
 
+// Adjacency → hop limit decrement → MAC rewrite → TX buffer; an adjacency without a MAC yet
+// punts the packet to the control thread (ARP / ND, pending queue). Buffers are appended
+// without a "full?" test: every TxBuf holds < burst_size packets when a burst starts (the flush
+// after the burst and tx_add's keep it so) and a burst adds ≤ burst_size, within the
+// 2 * burst_size capacity.
 template <class F>
 [[gnu::always_inline]] inline void forward(WorkerCtx& w, const ResolveCtx& x, const RxQueue& q,
                                            rte_mbuf* m, std::uint16_t off, std::uint32_t a,
