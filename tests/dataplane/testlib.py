@@ -1,6 +1,6 @@
 """tests/dataplane/testlib.py — what the script tests here share: the meson skip code, the
 ok/FAIL reporting (a failed check prints why and exits 1), waiting for a log line, and the head
-of their rsfwd configs."""
+of their rsfwd configs (tests/xdp imports that head too)."""
 
 import sys
 import time

@@ -23,6 +23,9 @@ import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# The rsfwd config head the dataplane script tests share (tests/dataplane/testlib.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "dataplane"))
+from testlib import HUB_CONFIG_HEAD  # noqa: E402
 from xdplab import (Lab, Fail, check, report_failure, require_root_and_tools,  # noqa: E402
                     skip)
 from rsfwdlab import (Daemon, gobgp_conf, gobgp_established, ip_addrs, start_gobgp,  # noqa: E402
@@ -34,14 +37,7 @@ RSFWD_XDP = os.path.abspath(sys.argv[3]) if len(sys.argv) > 3 else "rsfwd-xdp"
 WITH_BGP = shutil.which("gobgpd") is not None and shutil.which("gobgp") is not None
 VM_MAC, NVA_MAC = "02:00:00:00:03:0a", "02:00:00:00:02:04"
 
-CONFIG = """\
-route_server:
-  name: ars
-  instance_ips: [10.1.0.4, 10.1.0.5]
-vnet:
-  name: hub
-  address_space: [10.1.0.0/16]
-ports:
+CONFIG = HUB_CONFIG_HEAD + """\
   - {name: nva, device: "net_af_xdp0,iface=p-nva,start_queue=0,queue_count=1",
      address: 10.1.2.1/24, view: vnet}
   - {name: vms, device: "net_af_xdp1,iface=p-vm,start_queue=0,queue_count=1",

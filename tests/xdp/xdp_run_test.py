@@ -30,6 +30,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# The rsfwd config head the dataplane script tests share (tests/dataplane/testlib.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "dataplane"))
+from testlib import HUB_CONFIG_HEAD  # noqa: E402
 from xdplab import (JsonProc, Lab, PY, PKT, Fail, check, report_failure,  # noqa: E402
                     require_root_and_tools)
 from rsfwdlab import Daemon, gobgp_conf, gobgp_established, ip_addrs, start_gobgp, wait  # noqa
@@ -39,14 +42,7 @@ RSCTL = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 else "rsctl"
 GOBGPD, GOBGP = shutil.which("gobgpd"), shutil.which("gobgp")
 VM_MAC = "02:00:00:00:03:0a"
 
-CONFIG = """\
-route_server:
-  name: ars
-  instance_ips: [10.1.0.4, 10.1.0.5]
-vnet:
-  name: hub
-  address_space: [10.1.0.0/16]
-ports:
+CONFIG = HUB_CONFIG_HEAD + """\
   - {name: nva, device: "net_af_packet0,iface=p-nva", address: 10.1.2.1/24, view: vnet}
   - {name: vms, device: "net_af_packet1,iface=p-vm", address: 10.1.3.1/24, view: vnet}
   - {name: vpn, device: "net_af_packet2,iface=p-vpn", address: 172.31.2.1/30, view: vpn/branch}
