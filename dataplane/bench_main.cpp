@@ -317,7 +317,7 @@ int main(int argc, char** argv) {
     Sample s16{}, s1m{}, srnd{};
     {
         Engine eng(ports, nbrs, opt);
-        // 16 routes: /8s covering the frames' destinations, same next hops.
+        // 16 routes: /4s covering the frames' destinations, same next hops.
         std::vector<ViewRoute> few;
         for (std::uint32_t k = 0; k < 16; ++k) {
             ViewRoute v;

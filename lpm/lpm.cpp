@@ -65,16 +65,17 @@ void Table4::apply(std::span<const Route4> upserts, std::span<const Route4> remo
         auto k4 = [](const Route4& r) { return r.addr; };
         if (removals.size() >= sort_threshold) {
             for (const auto& r : sorted_batch(removals, k4))
-                if (r.len <= 32) tr.remove(r.addr, r.len);
+                if (r.len <= 32) tr.remove(r.addr, r.len, false);
         } else {
             for (const auto& r : removals)
-                if (r.len <= 32) tr.remove(r.addr, r.len);
+                if (r.len <= 32) tr.remove(r.addr, r.len, false);
         }
         if (upserts.size() >= sort_threshold) {
             for (const auto& r : sorted_batch(upserts, k4)) tr.insert(r.addr, r.len, r.nh);
         } else {
             for (const auto& r : upserts) tr.insert(r.addr, r.len, r.nh);
         }
+        tr.fit_root(); // removals above did not shrink the root: only the net change may
     });
 }
 
@@ -128,16 +129,17 @@ void Table6::apply(std::span<const Route6> upserts, std::span<const Route6> remo
         auto k6 = [](const Route6& r) { return key(r.addr); };
         if (removals.size() >= sort_threshold) {
             for (const auto& r : sorted_batch(removals, k6))
-                if (r.len <= 128) tr.remove(key(r.addr), r.len);
+                if (r.len <= 128) tr.remove(key(r.addr), r.len, false);
         } else {
             for (const auto& r : removals)
-                if (r.len <= 128) tr.remove(key(r.addr), r.len);
+                if (r.len <= 128) tr.remove(key(r.addr), r.len, false);
         }
         if (upserts.size() >= sort_threshold) {
             for (const auto& r : sorted_batch(upserts, k6)) tr.insert(key(r.addr), r.len, r.nh);
         } else {
             for (const auto& r : upserts) tr.insert(key(r.addr), r.len, r.nh);
         }
+        tr.fit_root(); // removals above did not shrink the root: only the net change may
     });
 }
 

@@ -10,7 +10,10 @@
 // Ownership: value types; a table owns all its memory (std::vectors; arrays of 512 KiB and more
 // are mmapped 2 MiB-aligned and madvise(MADV_HUGEPAGE)d). Copies are deep. An empty or small
 // table (<= 256 routes) uses an 8-bit root and costs a few KiB; past 256 routes it switches
-// to an 18-bit root (~5 MiB fixed), and back below 64 routes (one rebuild each way).
+// to an 18-bit root (~3.5 MiB fixed), and back below 64 routes (one rebuild each way). An IPv4
+// table also takes the 18-bit root while it holds a route longer than /14: under the 8-bit
+// root such a key walks two or three node levels, under the 18-bit one a /15../24 is the root
+// entry plus one compact block.
 //
 // Thread contract: const methods (lookup, lookup_bulk*, size, bytes, routes) may run
 // concurrently on one object from any number of threads as long as no non-const method runs on
@@ -76,7 +79,8 @@ public:
 
     // Adds or replaces a route. Throws std::invalid_argument on len > 32 or nh > max_nexthop.
     // Next hops <= 0xFFFE are stored in 16-bit leaves; the first larger one switches the table
-    // to 32-bit leaves (a one-time rebuild). Crossing 256 routes rebuilds once (root size).
+    // to 32-bit leaves (a one-time rebuild). Crossing 256 routes, or the first route longer than
+    // /14, rebuilds once (root size).
     void insert(std::uint32_t addr, std::uint8_t len, nh_t nh);
     bool remove(std::uint32_t addr, std::uint8_t len); // false if absent
     // Batched update: removals first, then upserts (in address order; among equal prefixes in
@@ -134,6 +138,11 @@ public:
     // Memory the lookups touch (root array, nodes, leaves); bytes() adds the control shadow.
     std::size_t lookup_bytes() const noexcept {
         return t_.visit([](const auto& t) { return t.lookup_bytes(); });
+    }
+    // Bits of the direct-pointed root: 8 for an empty, small or shallow table, 18 past 256
+    // routes or once a route is longer than /14 (see the header comment).
+    unsigned root_bits() const noexcept {
+        return t_.visit([](const auto& t) { return t.root_bits(); });
     }
     // true once a next hop > 0xFFFE made the table switch to 32-bit leaves.
     bool wide_leaves() const noexcept { return t_.wide(); }
@@ -193,6 +202,10 @@ public:
     }
     std::size_t lookup_bytes() const noexcept {
         return t_.visit([](const auto& t) { return t.lookup_bytes(); });
+    }
+    // Bits of the direct-pointed root: 8 for an empty or small table, 18 past 256 routes.
+    unsigned root_bits() const noexcept {
+        return t_.visit([](const auto& t) { return t.root_bits(); });
     }
     // true once a next hop > 0xFFFE made the table switch to 32-bit leaves.
     bool wide_leaves() const noexcept { return t_.wide(); }

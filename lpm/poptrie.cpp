@@ -60,8 +60,11 @@ void Trie<T, L>::build(std::vector<Entry> routes) {
         routes[w++] = routes[i];
     }
     routes.resize(w);
-    *this = Trie(w > small_max ? T::R : T::R_small);
+    std::size_t deep = 0;
+    for (const auto& r : routes) deep += r.len > T::deep_len;
+    *this = Trie(root_for(w, deep));
     size_ = w;
+    deep_ = deep;
     const unsigned R = r_;
 
     std::vector<Entry> shorts;
@@ -100,12 +103,9 @@ void Trie<T, L>::build(std::vector<Entry> routes) {
     nodes_.v.shrink_to_fit();
     info_.shrink_to_fit();
     leaves_.v.shrink_to_fit();
-    units_.v.shrink_to_fit();
     routes_.v.shrink_to_fit();
-    std::size_t leaf_slots = 0; // slots that get a 1-run block of their own (see sync)
-    for (std::uint32_t e : root_) leaf_slots += !(e & node_flag) && e != leaf_none;
-    units_.v.reserve(units_.v.size() + leaf_slots);
-    for (std::uint32_t s = 0; s < root_.size(); ++s) sync(s);
+    for (std::uint32_t s = 0; s < root_.size(); ++s) sync(s); // adds the shared leaf blocks
+    units_.v.shrink_to_fit();
 }
 
 template <class T, class L>
@@ -233,15 +233,17 @@ void Trie<T, L>::write_leaves(std::uint32_t ni, const std::uint32_t* leaves, std
 }
 
 // The lookup root entry of slot s from the control root (after any change below slot s).
-// A slot whose control entry is a leaf (no route longer than r_ below it) gets a 1-run
-// class-0 block of its own, so that every lookup-root entry is a block or a node: IPv4 bulk
-// lookups then resolve every key with the same block read, without a leaf/block select.
+// A slot whose control entry is a leaf (no route longer than r_ below it) points to the 1-run
+// class-0 block of that leaf, so that every lookup-root entry is a block or a node: IPv4 bulk
+// lookups then resolve every key with the same block read, without a leaf/block select. Slots
+// share one block per leaf value (a default route covers all 2^r_ slots: one 16-byte block,
+// not 4 MiB of them), reference-counted in the block's last 4 bytes, which no lookup reads.
 template <class T, class L>
 void Trie<T, L>::sync(std::uint32_t s) {
     std::uint32_t e = root_[s];
     if (e & node_flag || e == leaf_none) {
         if (lblk_[s]) {
-            units_.release(lblk_[s], 0);
+            unref_leaf_block(lblk_[s]);
             lblk_[s] = 0;
         }
         if (e & node_flag) {
@@ -251,16 +253,64 @@ void Trie<T, L>::sync(std::uint32_t s) {
             e = node_flag | compact_flag; // the shared no-route block
         }
     } else {
-        if (!lblk_[s]) lblk_[s] = units_.alloc(0);
-        auto* b = reinterpret_cast<unsigned char*>(&units_.v[lblk_[s]]);
-        std::uint64_t lv = 1;
-        L v = store_leaf(e);
-        std::memset(b, 0, sizeof(Unit));
-        std::memcpy(b, &lv, 8);
-        std::memcpy(b + 8, &v, sizeof(L));
-        e = node_flag | compact_flag | lblk_[s];
+        std::uint32_t u = lblk_[s];
+        if (!u || leaf_block_leaf(u) != e) {
+            if (u) unref_leaf_block(u);
+            u = ref_leaf_block(e);
+            lblk_[s] = u;
+        }
+        e = node_flag | compact_flag | u;
     }
     lroot_[s] = e;
+}
+
+// Leaf blocks: {leafvec = 1, leaf, …, refs (u32 at byte 12)}.
+template <class T, class L>
+std::uint32_t Trie<T, L>::leaf_block_leaf(std::uint32_t u) const noexcept {
+    L v;
+    std::memcpy(&v, reinterpret_cast<const unsigned char*>(&units_.v[u]) + 8, sizeof(L));
+    return load_leaf(v);
+}
+
+template <class T, class L>
+std::uint32_t Trie<T, L>::ref_leaf_block(std::uint32_t leaf) {
+    std::uint32_t u = memo_unit_;
+    if (!u || memo_leaf_ != leaf) { // slots come in runs of one leaf: the map is rarely asked
+        auto [it, fresh] = leafblk_.try_emplace(leaf, 0u);
+        if (fresh) {
+            it->second = units_.alloc(0);
+            auto* b = reinterpret_cast<unsigned char*>(&units_.v[it->second]);
+            std::uint64_t lv = 1;
+            L v = store_leaf(leaf);
+            std::memset(b, 0, sizeof(Unit));
+            std::memcpy(b, &lv, 8);
+            std::memcpy(b + 8, &v, sizeof(L));
+        }
+        u = it->second;
+        memo_leaf_ = leaf;
+        memo_unit_ = u;
+    }
+    auto* b = reinterpret_cast<unsigned char*>(&units_.v[u]);
+    std::uint32_t refs;
+    std::memcpy(&refs, b + 12, 4);
+    ++refs;
+    std::memcpy(b + 12, &refs, 4);
+    return u;
+}
+
+template <class T, class L>
+void Trie<T, L>::unref_leaf_block(std::uint32_t u) {
+    auto* b = reinterpret_cast<unsigned char*>(&units_.v[u]);
+    std::uint32_t refs;
+    std::memcpy(&refs, b + 12, 4);
+    if (--refs) {
+        std::memcpy(b + 12, &refs, 4);
+        return;
+    }
+    leafblk_.erase(leaf_block_leaf(u));
+    if (memo_unit_ == u) memo_unit_ = 0;
+    std::memset(b, 0, sizeof(Unit));
+    units_.release(u, 0);
 }
 
 template <class T, class L>
@@ -439,7 +489,7 @@ void Trie<T, L>::insert(Key addr, unsigned len, std::uint32_t nh) {
             if (it->second == nh) return;
             it->second = nh;
         } else {
-            ++size_;
+            count(len, 1);
         }
         std::uint32_t s0 = slot(addr);
         std::uint32_t cnt = std::uint32_t{1} << (R - len);
@@ -453,26 +503,34 @@ void Trie<T, L>::insert(Key addr, unsigned len, std::uint32_t nh) {
         std::uint32_t s = slot(addr);
         std::uint32_t e = root_[s];
         if (e & node_flag) {
-            if (insert_rec(e & idx_mask, R, addr, len, nh)) ++size_;
+            if (insert_rec(e & idx_mask, R, addr, len, nh)) count(len, 1);
         } else {
             std::uint32_t ni = alloc_nodes(1);
             Entry r{addr, static_cast<std::uint8_t>(len), nh};
             build_node(ni, R, rdef_[s], &r, &r + 1);
             root_[s] = node_flag | ni;
-            ++size_;
+            count(len, 1);
         }
         sync(s);
     }
-    if (r_ == T::R_small && size_ > small_max) build(routes()); // root switch: picks R by size
+    if (r_ == T::R_small && root_for(size_, deep_) == T::R) build(routes()); // root switch
 }
 
 template <class T, class L>
-bool Trie<T, L>::remove(Key addr, unsigned len) {
+void Trie<T, L>::fit_root() {
+    // Hysteresis: grow past small_max (or at the first deep route), shrink below small_max / 4.
+    const bool grow = r_ == T::R_small && root_for(size_, deep_) == T::R;
+    const bool shrink = r_ == T::R && size_ < small_max / 4 && deep_ == 0;
+    if (grow || shrink) build(routes());
+}
+
+template <class T, class L>
+bool Trie<T, L>::remove(Key addr, unsigned len, bool shrink) {
     addr = mask(addr, len);
     const unsigned R = r_;
     if (len <= R) {
         if (shorts_[len].erase(addr) == 0) return false;
-        --size_;
+        count(len, -1);
         std::uint32_t s0 = slot(addr);
         std::uint32_t cnt = std::uint32_t{1} << (R - len);
         for (std::uint32_t s = s0; s < s0 + cnt; ++s) {
@@ -501,14 +559,14 @@ bool Trie<T, L>::remove(Key addr, unsigned len) {
         std::uint32_t ni = e & idx_mask;
         int r = remove_rec(ni, R, addr, len);
         if (r == 0) return false;
-        --size_;
+        count(len, -1);
         if (r == 2) {
             nodes_.release(ni, 1);
             root_[s] = rdef_[s];
         }
         sync(s);
     }
-    if (r_ == T::R && size_ < small_max / 4) build(routes()); // root switch: picks R by size
+    if (shrink) fit_root();
     return true;
 }
 
@@ -562,6 +620,7 @@ std::size_t Trie<T, L>::bytes() const noexcept {
                     units_.bytes() + routes_.bytes() + shorts_.capacity() * sizeof(shorts_[0]);
     for (const auto& m : shorts_)
         b += m.size() * (sizeof(Key) + 4 + 2 * sizeof(void*)) + m.bucket_count() * sizeof(void*);
+    b += leafblk_.size() * (8 + 2 * sizeof(void*)) + leafblk_.bucket_count() * sizeof(void*);
     return b;
 }
 

@@ -9,8 +9,9 @@
 // popcount, ending in one leaf load — except below a root slot whose root-level node has no
 // children and at most cap(3) leaf runs (IPv4: almost every /18 with routes up to /24): that
 // node lives in a compact block {leafvec, leaves} of one cache line (or two fetched together),
-// so the lookup is the root load plus one block load. The root size adapts: R_small bits for
-// empty and small tables, R bits past small_max routes.
+// so the lookup is the root load plus one block load. The root size adapts to the table's shape:
+// R_small bits for empty tables and small shallow ones, R bits past small_max routes or (IPv4)
+// as soon as a route is longer than deep_len (see root_for).
 // Control-plane shadow: every node also carries (in a parallel array the lookup never touches)
 // the routes whose prefix length ends inside it, its default (the leaf it inherits), and the
 // number of routes in its subtree. Updates walk the trie to the node a prefix ends in, repaint
@@ -37,25 +38,34 @@ namespace rsfwd::lpm::detail {
 
 __extension__ typedef unsigned __int128 u128;
 
-// R: root stride (direct-pointed bits) of a table with more than small_max routes; R_small: of
-// an empty or small table (a 2^R root costs 2^R * 13 bytes even when empty, and the data plane
-// keeps many small tables).
+// R: root stride (direct-pointed bits) of a big table; R_small: of an empty, small or shallow one
+// (a 2^R root costs 2^R * 13 bytes even when empty, and the data plane keeps a table per view,
+// family and buffer copy, most of them empty). deep_len: a table holding a route longer than
+// this takes the big root whatever its size (root_for).
 struct V4 {
     using Key = std::uint32_t;
     static constexpr unsigned W = 32; // key width in bits
     static constexpr unsigned R = 18; // 18 + 6 = 24: a /19../24 ends in one compact block
     static constexpr unsigned R_small = 8;
+    // Past /14 a key walks two or more node levels under the 8-bit root (a /24: three, through
+    // the bulk path's walk) against one compact block under the 18-bit one: `rsfwd run`
+    // forwarded a 16-route BGP-shaped FIB at 21.4-21.6 Mpps with the small root, 26.5-28.9
+    // with the big one (lpm/README.md, "Small tables").
+    static constexpr unsigned deep_len = R_small + 6;
 };
 struct V6 {
     using Key = u128;
     static constexpr unsigned W = 128;
     static constexpr unsigned R = 18; // /48s end in the 5th node level (16 would need 6)
     static constexpr unsigned R_small = 8;
+    // Size alone decides: a /48 walks node levels under either root (5 vs 7), and a 16-route
+    // IPv6 FIB forwarded as fast as a 1k-route one (big root) did.
+    static constexpr unsigned deep_len = W;
 };
-// A table switches to the big root when it grows past small_max routes, and back to the small
-// one when it shrinks below small_max / 4 (hysteresis: no flapping around the threshold). 256,
-// not more: under the 8-bit root a /24 is three node levels deep (the bulk path's walk), under
-// the 18-bit one a compact block; a 1k-route FIB forwarded ~30 % slower with 2048 here.
+// A table switches to the big root when it grows past small_max routes (or takes a route longer
+// than deep_len), and back to the small one when it shrinks below small_max / 4 with no such
+// route left (hysteresis: no flapping around the threshold). 256, not more: a 1k-route FIB
+// forwarded ~30 % slower with 2048 here.
 inline constexpr std::size_t small_max = 256;
 
 // A lookup node: 24 bytes, what the data plane reads.
@@ -78,9 +88,10 @@ struct NodeInfo {
 
 // Lookup-root entries (lroot_), 32 bits:
 //   0xxx…  a leaf: the public next hop (0..max_nexthop). Never written since Nov 26: a slot
-//          whose control entry is a leaf gets a 1-run class-0 block of its own (lblk_), so
-//          the IPv4 bulk lookup (lookup_burst4) has no leaf/block select and relies on every
-//          entry being a block or a node; the single and IPv6 lookups still accept leaves.
+//          whose control entry is a leaf points to a 1-run class-0 block of that leaf (lblk_;
+//          one block per leaf value, shared by the slots), so the IPv4 bulk lookup
+//          (lookup_burst4) has no leaf/block select and relies on every entry being a block or
+//          a node; the single and IPv6 lookups still accept leaves.
 //   10xx…  node_flag | index of a Poptrie node
 //   11cc…  node_flag | compact_flag | class cc << 28 | offset in 16-byte units of a compact
 //          block: the root-level node of a slot with no route longer than R + 6 (IPv4: no route
@@ -320,11 +331,22 @@ public:
     explicit Trie(unsigned r = T::R_small);
 
     // Replaces the contents with `routes` (host bits masked; duplicates: last wins). Picks the
-    // root stride from the route count.
+    // root stride from the table's shape (root_for).
     void build(std::vector<Entry> routes);
-    // Adds or replaces a route. len <= W and nh <= max_nexthop are the caller's checks.
+    // Adds or replaces a route. len <= W and nh <= max_nexthop are the caller's checks. May
+    // switch to the big root (one rebuild).
     void insert(Key addr, unsigned len, std::uint32_t nh);
-    bool remove(Key addr, unsigned len);
+    // Removes a route (false if absent). With shrink, may switch back to the small root; a batch
+    // passes false and calls fit_root() once at its end, so a withdraw-and-announce of a
+    // table's only deep route does not rebuild twice.
+    bool remove(Key addr, unsigned len, bool shrink = true);
+    // Switches root stride if the table's shape calls for the other one (one rebuild).
+    void fit_root();
+    // The root stride for a table of n routes, `deep` of them longer than T::deep_len.
+    [[nodiscard]] static unsigned root_for(std::size_t n, std::size_t deep) noexcept {
+        return n > small_max || deep > 0 ? T::R : T::R_small;
+    }
+    [[nodiscard]] std::size_t deep_routes() const noexcept { return deep_; }
 
     [[nodiscard]] std::size_t size() const noexcept { return size_; }
     [[nodiscard]] std::size_t bytes() const noexcept;        // everything held
@@ -673,6 +695,9 @@ private:
     void release_node(std::uint32_t ni, unsigned off);
     void release_block(std::uint32_t e);
     void sync(std::uint32_t s);
+    std::uint32_t ref_leaf_block(std::uint32_t leaf);
+    void unref_leaf_block(std::uint32_t u);
+    [[nodiscard]] std::uint32_t leaf_block_leaf(std::uint32_t u) const noexcept;
     std::uint32_t alloc_nodes(unsigned n);
     void export_rec(std::uint32_t ni, unsigned off, Key base, std::vector<Entry>& out) const;
 
@@ -681,15 +706,22 @@ private:
     std::vector<std::uint32_t> root_;   // 2^r_ control entries: node_flag|node or a leaf
     std::vector<std::uint32_t> rdef_;   // per slot: best route of length <= r_ (a leaf)
     std::vector<std::int8_t> rdef_len_; // its length, -1 none
-    std::vector<std::uint32_t> lblk_;   // per slot: its own 1-run block (a leaf slot), 0 none
+    std::vector<std::uint32_t> lblk_;   // per slot: its leaf's 1-run block (a leaf slot), 0 none
     Pool<Node> nodes_;
     std::vector<NodeInfo> info_; // parallel to nodes_.v
     Pool<L> leaves_;
-    UnitPool units_;             // compact blocks of root-level leaf-only nodes
-    std::size_t ncompact_ = 0;   // root-level nodes stored as compact blocks
+    UnitPool units_;           // compact blocks of root-level leaf-only nodes
+    std::size_t ncompact_ = 0; // root-level nodes stored as compact blocks
+    std::unordered_map<std::uint32_t, std::uint32_t> leafblk_; // leaf -> its shared 1-run block
+    std::uint32_t memo_leaf_ = 0, memo_unit_ = 0;              // the last ref_leaf_block (0: none)
     Pool<std::uint64_t> routes_; // (code << 32) | leaf, code = (1 << rel_len) | bits
     std::vector<std::unordered_map<Key, std::uint32_t, KeyHash>> shorts_; // len <= r_
     std::size_t size_ = 0;
+    std::size_t deep_ = 0; // routes longer than T::deep_len
+    void count(unsigned len, int d) noexcept {
+        size_ += static_cast<std::size_t>(d);
+        if (len > T::deep_len) deep_ += static_cast<std::size_t>(d);
+    }
 };
 
 inline constexpr std::uint32_t narrow_max = 0xFFFEu; // largest next hop 16-bit leaves hold

@@ -144,24 +144,33 @@ TEST(Lpm4, EmptyTable) {
     EXPECT_GT(t.bytes(), 0u);
 }
 
-// Empty and small tables use an 8-bit root (a few KiB); growing past detail::small_max routes
-// switches to the 18-bit root (with compact /24 blocks), shrinking below small_max / 4 switches
-// back. Lookups must be right at every step, across both switches, incremental and batched.
+// Empty, small and shallow tables use an 8-bit root (a few KiB); growing past
+// detail::small_max routes switches to the 18-bit root (with compact /24 blocks), shrinking
+// below small_max / 4 switches back. Lookups must be right at every step, across both
+// switches, incremental and batched. The routes are shallow (<= /14) so that size alone
+// decides; Lpm4.ADeepRouteTakesTheBigRoot covers the other trigger.
 TEST(Lpm4, GrowsAndShrinksAcrossRootSizes) {
     Table4 t;
     EXPECT_LT(t.bytes(), std::size_t{16} << 10);
-    auto routes = gen_bgp4(3 * rsfwd::lpm::detail::small_max, 31, 500);
-    routes.push_back({0, 0, 7});                 // default route
-    routes.push_back({ip4(10, 1, 2, 3), 32, 8}); // host route inside a /24
-    routes.push_back({ip4(10, 1, 2, 0), 25, 9});
+    EXPECT_EQ(t.root_bits(), 8u);
+    std::vector<Route4> routes; // distinct /14s spread over the space, every 7th a /11
+    for (std::uint32_t i = 0; i < 3 * rsfwd::lpm::detail::small_max; ++i) {
+        const std::uint8_t len = i % 7 == 0 ? 11 : 14;
+        const std::uint32_t addr = (i * 21u) << 18;
+        routes.push_back({addr & (~0u << (32 - len)), len, 1 + i % 500});
+    }
+    routes.push_back({0, 0, 7}); // default route
     RefTable4 ref;
     auto keys = keys4(routes, 4000, 32);
     for (std::size_t i = 0; i < routes.size(); ++i) {
         const auto& r = routes[i];
         t.insert(r.addr, r.len, r.nh);
         ref.insert(r.addr, r.len, r.nh);
+        EXPECT_EQ(t.size(), ref.size());
+        EXPECT_EQ(t.root_bits(), t.size() > rsfwd::lpm::detail::small_max ? 18u : 8u);
         if (i % 700 == 0 || i + 1 == routes.size()) check4(t, ref, keys);
     }
+    ASSERT_EQ(t.size(), routes.size());
     EXPECT_GT(t.bytes(), std::size_t{1} << 20); // big root now
     for (std::size_t i = 0; i + rsfwd::lpm::detail::small_max / 8 < routes.size(); ++i) {
         t.remove(routes[i].addr, routes[i].len);
@@ -169,17 +178,87 @@ TEST(Lpm4, GrowsAndShrinksAcrossRootSizes) {
         if (i % 700 == 0) check4(t, ref, keys);
     }
     check4(t, ref, keys);
+    EXPECT_EQ(t.root_bits(), 8u);
     EXPECT_LT(t.bytes(), std::size_t{512} << 10); // small root again (big: > 1 MiB)
     // Batched: one apply() crossing the threshold up, one down.
     std::vector<Route4> none;
     t.apply(routes, none);
     for (const auto& r : routes) ref.insert(r.addr, r.len, r.nh);
+    EXPECT_EQ(t.root_bits(), 18u);
     check4(t, ref, keys);
     std::vector<Route4> most(routes.begin() + 50, routes.end());
     t.apply(none, most);
     for (const auto& r : most) ref.remove(r.addr, r.len);
+    EXPECT_EQ(t.root_bits(), 8u);
     check4(t, ref, keys);
     EXPECT_EQ(Table4::build(t.routes()).size(), ref.size());
+}
+
+// A route longer than /14 would walk two or three node levels under the 8-bit root, so an IPv4
+// table takes the 18-bit root for it whatever its size, and goes back once the last such route
+// is gone (a batch judges only its net change: withdrawing one /24 and announcing another keeps
+// the big root; the batch also skips the shrink-then-grow rebuild pair, which this test does not
+// observe). Lookups stay right across every switch.
+TEST(Lpm4, ADeepRouteTakesTheBigRoot) {
+    const unsigned deep = rsfwd::lpm::detail::V4::deep_len;
+    std::vector<Route4> shallow = {{0, 0, 1},
+                                   {ip4(10, 0, 0, 0), 8, 2},
+                                   {ip4(172, 16, 0, 0), 12, 3},
+                                   {ip4(10, 4, 0, 0), 14, 4}};
+    const Route4 a{ip4(10, 4, 2, 0), 24, 5}, b{ip4(10, 4, 3, 0), 24, 6};
+    const Route4 edge{ip4(172, 20, 0, 0), static_cast<std::uint8_t>(deep), 7};
+    const Route4 edge1{ip4(172, 22, 0, 0), static_cast<std::uint8_t>(deep + 1), 8};
+    std::vector<Route4> all = shallow;
+    for (const auto& r : {a, b, edge, edge1}) all.push_back(r);
+    auto keys = keys4(all, 2000, 32);
+    for (std::uint32_t k :
+         {ip4(10, 4, 2, 9), ip4(10, 4, 3, 9), ip4(10, 4, 4, 9), ip4(172, 22, 1, 1),
+          ip4(172, 23, 1, 1), ip4(172, 20, 0, 1), ip4(9, 9, 9, 9)})
+        keys.push_back(k);
+
+    Table4 t = Table4::build(shallow);
+    RefTable4 ref;
+    for (const auto& r : shallow) ref.insert(r.addr, r.len, r.nh);
+    EXPECT_EQ(t.root_bits(), 8u);
+    check4(t, ref, keys);
+    t.insert(edge.addr, edge.len, edge.nh); // exactly deep_len: still one node level
+    ref.insert(edge.addr, edge.len, edge.nh);
+    EXPECT_EQ(t.root_bits(), 8u);
+    check4(t, ref, keys);
+    t.insert(a.addr, a.len, a.nh);
+    ref.insert(a.addr, a.len, a.nh);
+    EXPECT_EQ(t.root_bits(), 18u);
+    check4(t, ref, keys);
+    // The default route covers every one of the 2^18 slots: they share one 16-byte block per
+    // next hop (4 MiB of blocks, one per slot, before), so the lookup side is the 1 MiB root
+    // and a few lines.
+    EXPECT_LT(t.lookup_bytes(), (std::size_t{1} << 20) + (std::size_t{64} << 10));
+    EXPECT_LT(t.bytes(), std::size_t{6} << 20);
+    // Withdraw a, announce b in one batch: the root stays big.
+    std::vector<Route4> up = {b}, rm = {a};
+    t.apply(up, rm);
+    ref.remove(a.addr, a.len);
+    ref.insert(b.addr, b.len, b.nh);
+    EXPECT_EQ(t.root_bits(), 18u);
+    check4(t, ref, keys);
+    EXPECT_TRUE(t.remove(b.addr, b.len)); // the last deep route: small again
+    ref.remove(b.addr, b.len);
+    EXPECT_EQ(t.root_bits(), 8u);
+    EXPECT_LT(t.bytes(), std::size_t{512} << 10);
+    check4(t, ref, keys);
+    t.insert(edge1.addr, edge1.len, edge1.nh); // deep_len + 1
+    ref.insert(edge1.addr, edge1.len, edge1.nh);
+    EXPECT_EQ(t.root_bits(), 18u);
+    check4(t, ref, keys);
+    std::vector<Route4> none, gone = {edge1};
+    t.apply(none, gone);
+    ref.remove(edge1.addr, edge1.len);
+    EXPECT_EQ(t.root_bits(), 8u);
+    check4(t, ref, keys);
+    // build() judges the whole list the same way.
+    EXPECT_EQ(Table4::build(all).root_bits(), 18u);
+    EXPECT_EQ(Table4::build(shallow).root_bits(), 8u);
+    EXPECT_EQ(Table4().root_bits(), 8u);
 }
 
 TEST(Lpm4, EdgeCases) {
