@@ -18,9 +18,11 @@
 
 #include <algorithm>
 #include <bit>
+#include <cctype>
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <initializer_list>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -495,6 +497,17 @@ void tel_add_u64(rte_tel_data* d, const std::string& k, std::uint64_t v) {
     rte_tel_data_add_dict_u64(d, k.c_str(), v);
 }
 
+// A nested dict {key: {name: value, …}}. The telemetry library frees the container once sent;
+// one it refuses (a full dict, a name outside [A-Za-z0-9_/]) is freed here.
+void tel_add_child(rte_tel_data* d, const std::string& key,
+                   std::initializer_list<std::pair<const char*, std::uint64_t>> kv) {
+    rte_tel_data* c = rte_tel_data_alloc();
+    if (!c) return;
+    rte_tel_data_start_dict(c);
+    for (const auto& [k, v] : kv) tel_add_u64(c, k, v);
+    if (rte_tel_data_add_dict_container(d, key.c_str(), c, 0) != 0) rte_tel_data_free(c);
+}
+
 int tel_stats(const char*, const char*, rte_tel_data* d) {
     if (!g_telemetry_rt.load() || !g_telemetry_engine) return -1;
     const Stats s = g_telemetry_engine->stats();
@@ -547,15 +560,13 @@ int tel_workers(const char*, const char*, rte_tel_data* d) {
     rte_tel_data_start_dict(d);
     for (std::size_t i = 0; i < s.workers.size(); ++i) {
         const auto& w = s.workers[i];
-        rte_tel_data* c = rte_tel_data_alloc();
-        rte_tel_data_start_dict(c);
-        tel_add_u64(c, "lcore", w.lcore);
-        tel_add_u64(c, "rx_pkts", w.rx_pkts);
-        tel_add_u64(c, "tx_pkts", w.tx_pkts);
-        tel_add_u64(c, "punted", w.punted);
-        tel_add_u64(c, "generation", w.generation);
-        tel_add_u64(c, "loops", w.loops);
-        rte_tel_data_add_dict_container(d, fmt::format("worker{}", i).c_str(), c, 0);
+        tel_add_child(d, fmt::format("worker{}", i),
+                      {{"lcore", w.lcore},
+                       {"rx_pkts", w.rx_pkts},
+                       {"tx_pkts", w.tx_pkts},
+                       {"punted", w.punted},
+                       {"generation", w.generation},
+                       {"loops", w.loops}});
     }
     return 0;
 }
@@ -575,6 +586,21 @@ int tel_fib(const char*, const char*, rte_tel_data* d) {
     tel_add_u64(d, "neighbours", s.neighbours);
     tel_add_u64(d, "pending_events", s.pending_events);
     tel_add_u64(d, "publishing", s.publishing ? 1 : 0);
+    // Per view: {"view/<view>": {routes_v4, routes_v6, root_bits_v4, root_bits_v6, lpm_bytes,
+    // lpm_lookup_bytes}}. Telemetry names take only [A-Za-z0-9_/]: other characters of a view
+    // name become '_'.
+    for (const auto& v : s.views) {
+        std::string key = "view/" + v.name;
+        for (char& ch : key)
+            if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '_' && ch != '/') ch = '_';
+        tel_add_child(d, key,
+                      {{"routes_v4", v.routes_v4},
+                       {"routes_v6", v.routes_v6},
+                       {"root_bits_v4", v.root_bits_v4},
+                       {"root_bits_v6", v.root_bits_v6},
+                       {"lpm_bytes", v.lpm_bytes},
+                       {"lpm_lookup_bytes", v.lpm_lookup_bytes}});
+    }
     return 0;
 }
 
@@ -592,6 +618,9 @@ void Engine::start() {
     rt.comp->discard_pending(); // already contained in the full build
     fib::PublisherOptions po;
     po.coalesce_ns = rt.opt.coalesce_us * 1000;
+    rt.mirror.n_views = g.views.size();
+    rt.mirror.views =
+        std::make_unique<std::array<std::atomic<std::uint64_t>, 5>[]>(rt.mirror.n_views);
     rt.pub = std::make_unique<fib::Publisher>(static_cast<unsigned>(rt.workers.size()),
                                               std::move(g), po);
     rt.nstate.resize(rt.comp->adjacencies().capacity());
@@ -812,6 +841,28 @@ Stats Engine::stats() const {
         s.mbufs_total = rt.pool->size;
         s.mbufs_in_use = rte_mempool_in_use_count(rt.pool);
     }
+    if (rt.pub && rt.comp) {
+        const auto& names = rt.comp->views(); // fixed after start(): safe from any thread
+        for (std::size_t v = 0; v < names.size(); ++v) {
+            if (live) {
+                const fib::Generation* g = rt.pub->active();
+                if (v < g->views.size()) s.views.push_back(view_fib_stats(names[v], g->views[v]));
+                continue;
+            }
+            if (v >= rt.mirror.n_views) break;
+            const auto& a = rt.mirror.views[v];
+            ViewFibStats f;
+            f.name = names[v];
+            f.routes_v4 = a[0].load(std::memory_order_relaxed);
+            f.routes_v6 = a[1].load(std::memory_order_relaxed);
+            const std::uint64_t bits = a[2].load(std::memory_order_relaxed);
+            f.root_bits_v4 = static_cast<unsigned>(bits & 0xFF);
+            f.root_bits_v6 = static_cast<unsigned>(bits >> 8 & 0xFF);
+            f.lpm_bytes = a[3].load(std::memory_order_relaxed);
+            f.lpm_lookup_bytes = a[4].load(std::memory_order_relaxed);
+            s.views.push_back(std::move(f));
+        }
+    }
     return s;
 }
 
@@ -882,6 +933,15 @@ nlohmann::json to_json(const Stats& s) {
                   {"p99", s.publish_p99_ns},
                   {"max", s.publish_max_ns},
                   {"log2_buckets", s.publish_histogram}}}};
+    j["fib"]["views"] = json::array();
+    for (const auto& v : s.views)
+        j["fib"]["views"].push_back({{"name", v.name},
+                                     {"routes_v4", v.routes_v4},
+                                     {"routes_v6", v.routes_v6},
+                                     {"root_bits_v4", v.root_bits_v4},
+                                     {"root_bits_v6", v.root_bits_v6},
+                                     {"lpm_bytes", v.lpm_bytes},
+                                     {"lpm_lookup_bytes", v.lpm_lookup_bytes}});
     j["mbufs"] = {{"total", s.mbufs_total}, {"in_use", s.mbufs_in_use}};
     j["tsc_hz"] = s.tsc_hz;
     return j;

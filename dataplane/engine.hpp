@@ -101,6 +101,16 @@ struct ControlStats {
                   nd_solicits = 0, icmp_echo_replies = 0, icmp_errors = 0, forwarded = 0, punts = 0;
 };
 
+// One view's FIB in the generation the workers run on (the control thread's copy of it; the
+// spare copy of the double buffer is identical once a publication completes).
+struct ViewFibStats {
+    std::string name;
+    std::uint64_t routes_v4 = 0, routes_v6 = 0;
+    unsigned root_bits_v4 = 0, root_bits_v6 = 0; // LPM root stride (lpm/README.md, "Small tables")
+    std::uint64_t lpm_bytes = 0;                 // both families, one copy, control shadow included
+    std::uint64_t lpm_lookup_bytes = 0;          // what the workers' lookups touch
+};
+
 struct Stats {
     std::vector<PortStats> ports;
     std::vector<WorkerStats> workers;
@@ -113,6 +123,7 @@ struct Stats {
     std::vector<std::uint64_t> publish_histogram; // log2 ns buckets
     std::uint64_t neighbours = 0, mbufs_total = 0, mbufs_in_use = 0;
     std::uint64_t tsc_hz = 0;
+    std::vector<ViewFibStats> views; // index = view id
 };
 nlohmann::json to_json(const Stats& s);
 

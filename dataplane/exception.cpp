@@ -557,6 +557,20 @@ void publish_mirror(Runtime& rt) noexcept {
     m.publishing.store(rt.pub->busy(), rlx);
     m.pending_events.store(rt.comp->pending_events(), rlx);
     m.neighbours.store(rt.comp->neighbour_count(), rlx);
+    // Per-view FIB numbers: once per generation (bytes() walks a few hash maps per table).
+    const fib::Generation* g = rt.pub->active();
+    if (m.views && g->number != m.views_generation) {
+        m.views_generation = g->number;
+        for (std::size_t v = 0; v < m.n_views && v < g->views.size(); ++v) {
+            const ViewFibStats f = view_fib_stats({}, g->views[v]);
+            auto& a = m.views[v];
+            a[0].store(f.routes_v4, rlx);
+            a[1].store(f.routes_v6, rlx);
+            a[2].store(f.root_bits_v4 | std::uint64_t{f.root_bits_v6} << 8, rlx);
+            a[3].store(f.lpm_bytes, rlx);
+            a[4].store(f.lpm_lookup_bytes, rlx);
+        }
+    }
 }
 
 } // namespace

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -90,11 +91,29 @@ struct NeighbourState { // control thread only
 // (DPDK telemetry calls Engine::stats() from its own thread): stored at the end of every
 // control_poll(), read with relaxed loads. Each value is self-contained; the set is not a
 // consistent snapshot, like the worker counters next to it.
+// One view's FIB numbers from its tables (control thread: the active generation's copy).
+inline ViewFibStats view_fib_stats(std::string name, const fib::ViewTables& t) {
+    ViewFibStats v;
+    v.name = std::move(name);
+    v.routes_v4 = t.v4.size();
+    v.routes_v6 = t.v6.size();
+    v.root_bits_v4 = t.v4.root_bits();
+    v.root_bits_v6 = t.v6.root_bits();
+    v.lpm_bytes = t.v4.bytes() + t.v6.bytes();
+    v.lpm_lookup_bytes = t.v4.lookup_bytes() + t.v6.lookup_bytes();
+    return v;
+}
+
 struct ControlMirror {
     std::array<std::atomic<std::uint64_t>, 9> control{}; // ControlStats, in declaration order
     std::atomic<std::uint64_t> generation{0}, publications{0}, queue_full{0}, route_events{0};
     std::atomic<std::uint64_t> pending_events{0}, neighbours{0};
     std::atomic<bool> publishing{false};
+    // ViewFibStats per view id (sized at start(); views are fixed for the process lifetime):
+    // routes_v4, routes_v6, root bits (v4 | v6 << 8), lpm_bytes, lpm_lookup_bytes.
+    std::unique_ptr<std::array<std::atomic<std::uint64_t>, 5>[]> views;
+    std::size_t n_views = 0;
+    std::uint64_t views_generation = ~std::uint64_t{0}; // control thread only: last mirrored
 };
 
 struct Runtime {

@@ -12,8 +12,11 @@ import argparse
 import collections
 import json
 import os
+import re
+import socket
 import subprocess
 import sys
+import time
 
 if os.geteuid() != 0:
     print("SKIP: DPDK net_pcap tests need root (EAL, /var/run/dpdk)")
@@ -312,6 +315,61 @@ def scenario_b2b_on():
     return c
 
 
+def telemetry_fib(prefix, proc, deadline):
+    """/rsfwd/fib through the DPDK telemetry socket while rsfwd runs: the first reply whose vnet
+    view has routes (the engine registers /rsfwd/* at start, the control thread mirrors the
+    numbers on its first poll), else None."""
+    path = os.path.join("/var/run/dpdk", prefix, "dpdk_telemetry.v2")
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
+                s.settimeout(2)
+                s.connect(path)
+                s.recv(4096)  # banner
+                s.send(b"/rsfwd/fib")
+                reply = json.loads(s.recv(1 << 20)).get("/rsfwd/fib")
+                vnet = reply.get("view/vnet") if isinstance(reply, dict) else None
+                if isinstance(vnet, dict) and vnet.get("routes_v4", 0) > 0:
+                    return reply
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.05)
+    return None
+
+
+def check_fib_views(name, st, tel):
+    """Per-view FIB numbers in --stats-json (fib.views) and in telemetry (/rsfwd/fib, view/*)."""
+    errors = []
+    views = {v["name"]: v for v in st["fib"].get("views", [])}
+    if set(views) != {"vnet", "er/onprem", "vpn/branch"}:
+        return ["%s: fib.views names %s" % (name, sorted(views))]
+    for n, v in views.items():
+        if v["routes_v4"] < 1 or v["lpm_lookup_bytes"] > v["lpm_bytes"] or v["lpm_bytes"] == 0:
+            errors.append("%s: fib.views %s: %s" % (name, n, v))
+        # Every view holds the ports' connected /24s and /30s: longer than /14, so the IPv4
+        # table has the 18-bit root (lpm/README.md, "Small tables"); IPv6 tables are small.
+        if v["root_bits_v4"] != 18 or v["root_bits_v6"] != 8:
+            errors.append("%s: fib.views %s: root bits v4 %d v6 %d, expected 18 and 8" %
+                          (name, n, v["root_bits_v4"], v["root_bits_v6"]))
+    if views["vnet"]["routes_v6"] < 1:  # vms has an IPv6 subnet
+        errors.append("%s: fib.views vnet has no IPv6 route" % name)
+    if tel is None:
+        return errors + ["%s: /rsfwd/fib over telemetry never listed the views" % name]
+    for n, v in views.items():
+        t = tel.get("view/" + re.sub(r"[^A-Za-z0-9_/]", "_", n))
+        if not isinstance(t, dict):
+            errors.append("%s: telemetry /rsfwd/fib lacks view/%s: %s" % (name, n, sorted(tel)))
+            continue
+        # Static config: the same routes at start (telemetry) and at exit (--stats-json).
+        for k in ("routes_v4", "routes_v6", "root_bits_v4", "root_bits_v6"):
+            if t.get(k) != v[k]:
+                errors.append("%s: telemetry view/%s %s = %s, --stats-json says %s" %
+                              (name, n, k, t.get(k), v[k]))
+        if not 0 < t.get("lpm_lookup_bytes", 0) <= t.get("lpm_bytes", 0):
+            errors.append("%s: telemetry view/%s bytes: %s" % (name, n, t))
+    return errors
+
+
 def run_case(name, case, b2b, rsfwd, workdir, idle_sleep_us=0):
     d = os.path.join(workdir, name)
     os.makedirs(d, exist_ok=True)
@@ -332,13 +390,21 @@ def run_case(name, case, b2b, rsfwd, workdir, idle_sleep_us=0):
     cmd = [rsfwd, "run", "--config", cfg, "--socket", "", "--duration", "1.0", "--stats-json", stats] + extra + ["--",
            "-l", "0-1", "--no-huge", "-m", "256", "--no-pci", "--file-prefix",
            "rsfwd_golden_%s_%d" % (name, os.getpid()), "--log-level", "lib.eal:error"]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=50)
-    if r.returncode != 0:
-        print(r.stdout[-3000:], r.stderr[-3000:])
-        return ["%s: rsfwd exited %d" % (name, r.returncode)]
+    prefix = "rsfwd_golden_%s_%d" % (name, os.getpid())
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    tel_fib = telemetry_fib(prefix, proc, deadline=time.monotonic() + 20)
+    try:
+        out_s, err_s = proc.communicate(timeout=50)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out_s, err_s = proc.communicate()
+    if proc.returncode != 0:
+        print(out_s[-3000:], err_s[-3000:])
+        return ["%s: rsfwd exited %d" % (name, proc.returncode)]
     errors = []
     with open(stats) as f:
         st = json.load(f)
+    errors += check_fib_views(name, st, tel_fib)
     for port in ports:
         out = [bytes(p) for p in rdpcap(os.path.join(d, port + "-out.pcap"))]
         exp = case.expected.get(port, [])
