@@ -87,10 +87,6 @@ struct NeighbourState { // control thread only
     std::uint32_t tries = 0;
 };
 
-// Control-thread state as the control thread last published it, for readers on other threads
-// (DPDK telemetry calls Engine::stats() from its own thread): stored at the end of every
-// control_poll(), read with relaxed loads. Each value is self-contained; the set is not a
-// consistent snapshot, like the worker counters next to it.
 // One view's FIB numbers from its tables (control thread: the active generation's copy).
 inline ViewFibStats view_fib_stats(std::string name, const fib::ViewTables& t) {
     ViewFibStats v;
@@ -104,6 +100,10 @@ inline ViewFibStats view_fib_stats(std::string name, const fib::ViewTables& t) {
     return v;
 }
 
+// Control-thread state as the control thread last published it, for readers on other threads
+// (DPDK telemetry calls Engine::stats() from its own thread): stored at the end of every
+// control_poll(), read with relaxed loads. Each value is self-contained; the set is not a
+// consistent snapshot, like the worker counters next to it.
 struct ControlMirror {
     std::array<std::atomic<std::uint64_t>, 9> control{}; // ControlStats, in declaration order
     std::atomic<std::uint64_t> generation{0}, publications{0}, queue_full{0}, route_events{0};
