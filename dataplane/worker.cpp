@@ -307,10 +307,75 @@ resolve_hosts(WorkerCtx& w, const fib::Generation& gen, const ResolveCtx& x, con
 inline constexpr std::uint32_t fast_v4_word = 0x450008;
 // Bytes 12..14 of an untagged IPv6 frame, masked to ethertype 0x86DD and version 6.
 inline constexpr std::uint32_t fast_v6_word = 0x60DD86;
-// Keys between the two prefetch stages of an IPv4 lookup while parsing (≈ 15 cycles of parse
-// per packet, so ≈ 120 cycles: an L3 hit's latency and then some).
-inline constexpr unsigned prefetch_lag = 8;
 static_assert(std::endian::native == std::endian::little);
+
+// The generic parse of one packet (802.1Q, IPv4 options, ARP, the checks that failed on the
+// fast path): every packet that is not an untagged IPv4 / IPv6 unicast packet to our MAC that
+// passes the fast path's checks. Out of line: inside the parse loop, gcc laid the fast path out
+// as a chain of taken jumps around this code.
+[[gnu::noinline]] void parse_generic(WorkerCtx& w, const RxQueue& q, BurstState& s, rte_mbuf* m,
+                                     std::uint8_t* p, std::size_t len, unsigned i,
+                                     std::uint64_t our_mac, bool verify_csum) noexcept {
+    const L2Info l2 = classify(p, len);
+    s.off[i] = l2.l3_off;
+    s.frame[i] = p;
+    if (!l2.ok) {
+        count_drop(w, Drop::bad_header, m);
+        return;
+    }
+    if ((p[0] & 1) == 0) { // unicast: must be ours
+        // One 8-byte load masked to the 6 MAC bytes (the frame has ≥ 14): a 6-byte memcpy
+        // into a zeroed local compiled to two narrow stores + one wide reload, a
+        // store-forwarding stall that perf showed as ~20 % of the worker.
+        std::uint64_t dst;
+        std::memcpy(&dst, p, 8);
+        if ((dst & 0xFFFFFFFFFFFFull) != our_mac) {
+            count_drop(w, Drop::not_for_us, m);
+            return;
+        }
+    }
+    const std::uint8_t* ip = p + l2.l3_off;
+    const std::size_t avail = len - l2.l3_off;
+    switch (l2.l3) {
+    case L3::ipv4: {
+        const std::uint64_t f = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+        if (f == RTE_MBUF_F_RX_IP_CKSUM_BAD) {
+            count_drop(w, Drop::bad_checksum, m);
+            return;
+        }
+        const V4Check r = check_ipv4(ip, avail, verify_csum || f != RTE_MBUF_F_RX_IP_CKSUM_GOOD);
+        if (r != V4Check::ok) {
+            count_drop(w, r == V4Check::bad_checksum ? Drop::bad_checksum : Drop::bad_header, m);
+            return;
+        }
+        s.hop[i] = ip[Fam4::hop_limit_off];
+        s.f4.key[s.f4.n] = load_be32(ip + 16);
+        s.f4.idx[s.f4.n++] = static_cast<std::uint16_t>(i);
+        break;
+    }
+    case L3::ipv6: {
+        if (!check_ipv6(ip, avail)) {
+            count_drop(w, Drop::bad_header, m);
+            return;
+        }
+        const std::uint8_t* d = ip + 24;
+        if (d[0] == 0xFF || (d[0] == 0xFE && (d[1] & 0xC0) == 0x80)) { // multicast, LL
+            punt(w, m, Punt::local, l2.l3_off, fib::no_adj, q.view);
+            return;
+        }
+        s.hop[i] = ip[Fam6::hop_limit_off];
+        std::memcpy(s.f6.key[s.f6.n].data(), d, 16);
+        s.f6.idx[s.f6.n++] = static_cast<std::uint16_t>(i);
+        break;
+    }
+    case L3::arp:
+        punt(w, m, Punt::local, l2.l3_off, fib::no_adj, q.view);
+        break;
+    case L3::other:
+        count_drop(w, Drop::not_ip, m);
+        break;
+    }
+}
 
 template <bool Cycles>
 void process_burst(WorkerCtx& w, const fib::Generation& gen, const RxQueue& q, rte_mbuf** pkts,
@@ -347,8 +412,8 @@ void process_burst(WorkerCtx& w, const fib::Generation& gen, const RxQueue& q, r
             std::memcpy(&w0, p, 8);
             std::memcpy(&w3, p + 12, 4);
             const std::uint8_t* ip = p + 14;
-            if ((w0 & 0xFFFFFFFFFFFFull) == our_mac) {
-                if ((w3 & 0xFFFFFF) == fast_v4_word) {
+            if ((w0 & 0xFFFFFFFFFFFFull) == our_mac) [[likely]] {
+                if ((w3 & 0xFFFFFF) == fast_v4_word) [[likely]] {
                     const std::uint64_t f = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
                     const unsigned tot = load_be16(ip + 2);
                     if (tot >= 20 && tot <= len - 14 && f != RTE_MBUF_F_RX_IP_CKSUM_BAD &&
@@ -357,14 +422,7 @@ void process_burst(WorkerCtx& w, const fib::Generation& gen, const RxQueue& q, r
                         s.off[i] = 14;
                         s.frame[i] = p;
                         s.hop[i] = ip[Fam4::hop_limit_off];
-                        // The lookup's two dependent misses, pipelined across the parse:
-                        // this key's root line now, the block line of the key parsed
-                        // prefetch_lag keys ago (its root line has had time to arrive).
-                        const std::uint32_t key = load_be32(ip + 16);
-                        vt.v4.prefetch(key);
-                        if (s.f4.n >= prefetch_lag)
-                            vt.v4.prefetch_next(s.f4.key[s.f4.n - prefetch_lag]);
-                        s.f4.key[s.f4.n] = key;
+                        s.f4.key[s.f4.n] = load_be32(ip + 16);
                         s.f4.idx[s.f4.n++] = static_cast<std::uint16_t>(i);
                         continue;
                     }
@@ -376,74 +434,13 @@ void process_burst(WorkerCtx& w, const fib::Generation& gen, const RxQueue& q, r
                         s.frame[i] = p;
                         s.hop[i] = ip[Fam6::hop_limit_off];
                         std::memcpy(s.f6.key[s.f6.n].data(), d, 16);
-                        vt.v6.prefetch(s.f6.key[s.f6.n]);
                         s.f6.idx[s.f6.n++] = static_cast<std::uint16_t>(i);
                         continue;
                     }
                 }
             }
         }
-        const L2Info l2 = classify(p, len);
-        s.off[i] = l2.l3_off;
-        s.frame[i] = p;
-        if (!l2.ok) {
-            count_drop(w, Drop::bad_header, m);
-            continue;
-        }
-        if ((p[0] & 1) == 0) { // unicast: must be ours
-            // One 8-byte load masked to the 6 MAC bytes (the frame has ≥ 14): a 6-byte memcpy
-            // into a zeroed local compiled to two narrow stores + one wide reload, a
-            // store-forwarding stall that perf showed as ~20 % of the worker.
-            std::uint64_t dst;
-            std::memcpy(&dst, p, 8);
-            if ((dst & 0xFFFFFFFFFFFFull) != our_mac) {
-                count_drop(w, Drop::not_for_us, m);
-                continue;
-            }
-        }
-        const std::uint8_t* ip = p + l2.l3_off;
-        const std::size_t avail = len - l2.l3_off;
-        switch (l2.l3) {
-        case L3::ipv4: {
-            const std::uint64_t f = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
-            if (f == RTE_MBUF_F_RX_IP_CKSUM_BAD) {
-                count_drop(w, Drop::bad_checksum, m);
-                continue;
-            }
-            const V4Check r =
-                check_ipv4(ip, avail, verify_csum || f != RTE_MBUF_F_RX_IP_CKSUM_GOOD);
-            if (r != V4Check::ok) {
-                count_drop(w, r == V4Check::bad_checksum ? Drop::bad_checksum : Drop::bad_header,
-                           m);
-                continue;
-            }
-            s.hop[i] = ip[Fam4::hop_limit_off];
-            s.f4.key[s.f4.n] = load_be32(ip + 16);
-            s.f4.idx[s.f4.n++] = static_cast<std::uint16_t>(i);
-            break;
-        }
-        case L3::ipv6: {
-            if (!check_ipv6(ip, avail)) {
-                count_drop(w, Drop::bad_header, m);
-                continue;
-            }
-            const std::uint8_t* d = ip + 24;
-            if (d[0] == 0xFF || (d[0] == 0xFE && (d[1] & 0xC0) == 0x80)) { // multicast, LL
-                punt(w, m, Punt::local, l2.l3_off, fib::no_adj, q.view);
-                continue;
-            }
-            s.hop[i] = ip[Fam6::hop_limit_off];
-            std::memcpy(s.f6.key[s.f6.n].data(), d, 16);
-            s.f6.idx[s.f6.n++] = static_cast<std::uint16_t>(i);
-            break;
-        }
-        case L3::arp:
-            punt(w, m, Punt::local, l2.l3_off, fib::no_adj, q.view);
-            break;
-        case L3::other:
-            count_drop(w, Drop::not_ip, m);
-            break;
-        }
+        parse_generic(w, q, s, m, p, len, i, our_mac, verify_csum);
     }
     c.rx_pkts += n;
     c.rx_bytes += bytes;
@@ -451,9 +448,11 @@ void process_burst(WorkerCtx& w, const fib::Generation& gen, const RxQueue& q, r
     c.port[q.port].rx_bytes += bytes;
     stage(Stage::parse);
 
-    // Every fast-path IPv4 key had its root line prefetched while parsing (the generic path's
-    // rare keys go without: a hint, no effect on results).
-    if (s.f4.n) vt.v4.lookup_bulk_prefetched({s.f4.key.data(), s.f4.n}, {s.f4.nh.data(), s.f4.n});
+    // No LPM prefetch while parsing: the bulk lookup's first pass prefetches the roots itself.
+    // Root prefetches in the parse loop, and the block prefetches of keys parsed 8 packets
+    // earlier (Table4::prefetch_next), cost 1M routes 36.3 -> 39.7 ns/packet once they ran
+    // (docs/dataplane.md, "Seventh pass"; until Nov 26 gcc had deleted them).
+    if (s.f4.n) vt.v4.lookup_bulk({s.f4.key.data(), s.f4.n}, {s.f4.nh.data(), s.f4.n});
     if (s.f6.n) vt.v6.lookup_bulk({s.f6.key.data(), s.f6.n}, {s.f6.nh.data(), s.f6.n});
     stage(Stage::lookup);
 
