@@ -136,6 +136,24 @@ template <class V>
 #endif
 }
 
+// A prefetch the optimizer cannot delete. gcc 12 removed `__builtin_prefetch` from the hint
+// functions below (prefetch, prefetch_next: a prefetch is their only effect) whenever they were
+// called through Dual::visit's lambda, as Table4/Table6 do: IPA pure-const analysis finds the
+// lambda side-effect free, and a call to such a function with a void result is dead code.
+// Table4::prefetch and prefetch_next compiled to a bare `ret` from their introduction until
+// Nov 26, so the data plane's parse loop never prefetched a root line (tests/unit/lpm checks the
+// instruction is there). An asm statement with volatile is kept. The lookups' own prefetches
+// sit in functions that store results, and stay __builtin_prefetch.
+inline void prefetch_hint(const void* p) noexcept {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    asm volatile("prefetcht0 %0" : : "m"(*static_cast<const char*>(p)));
+#elif defined(__aarch64__) && (defined(__GNUC__) || defined(__clang__))
+    asm volatile("prfm pldl1keep, %0" : : "Q"(*static_cast<const char*>(p)));
+#else
+    __builtin_prefetch(p);
+#endif
+}
+
 // Allocator for the arrays lookups touch: every block is 64-byte aligned (cache-line exact
 // compact blocks); blocks of 2 MiB and more are 2 MiB-aligned and marked MADV_HUGEPAGE, so a
 // multi-MiB table costs a handful of TLB entries instead of thousands.
@@ -408,17 +426,17 @@ public:
     }
 
     // A hint for a caller that knows a key ahead of its lookup: the root entry's line.
-    void prefetch(Key k) const noexcept { __builtin_prefetch(&lroot_[slot(k)]); }
+    void prefetch(Key k) const noexcept { prefetch_hint(&lroot_[slot(k)]); }
     // The second stage, some time after prefetch(k): reads the root entry and prefetches the
     // line the lookup reads next (the compact block, or the node).
     void prefetch_next(Key k) const noexcept {
         const std::uint32_t e = lroot_[slot(k)];
         if (!(e & node_flag)) return;
         if (e & compact_flag)
-            __builtin_prefetch(reinterpret_cast<const unsigned char*>(units_.v.data()) +
-                               std::size_t{e & unit_mask} * sizeof(Unit));
+            prefetch_hint(reinterpret_cast<const unsigned char*>(units_.v.data()) +
+                          std::size_t{e & unit_mask} * sizeof(Unit));
         else
-            __builtin_prefetch(&nodes_.v[e & idx_mask]);
+            prefetch_hint(&nodes_.v[e & idx_mask]);
     }
 
     [[nodiscard]] std::uint32_t lookup(Key k) const noexcept {
