@@ -92,9 +92,10 @@ public:
         return t_.visit([&](const auto& t) { return t.lookup(addr); });
     }
     // A hint, no effect on results: start fetching the root entry a later lookup of `addr`
-    // reads. For callers that learn keys some time before their bulk lookup (the data plane
-    // issues it while parsing a burst, so the first of the lookup's two dependent misses is
-    // under way by the time lookup_bulk runs).
+    // reads. For callers that learn keys some time before their bulk lookup, so that the first
+    // of the lookup's two dependent misses is under way by the time lookup_bulk runs. (The data
+    // plane does not use it: measured no faster than lookup_bulk's own root prefetches, see
+    // lpm/README.md, "Prefetch hints".)
     void prefetch(std::uint32_t addr) const noexcept {
         t_.visit([&](const auto& t) { t.prefetch(addr); });
     }
@@ -108,8 +109,8 @@ public:
     void lookup_bulk(std::span<const std::uint32_t> keys, std::span<nh_t> out) const noexcept {
         lookup_bulk_n<default_burst>(keys, out);
     }
-    // Same, for a caller that has issued prefetch(k) for every key already (the data plane
-    // does while parsing): the first pass skips its own root prefetches. Same results.
+    // Same, for a caller that has issued prefetch(k) for every key already: the first pass
+    // skips its own root prefetches. Same results.
     void lookup_bulk_prefetched(std::span<const std::uint32_t> keys,
                                 std::span<nh_t> out) const noexcept {
         lookup_bulk_n<default_burst, true>(keys, out);

@@ -577,7 +577,7 @@ public:
     // class-3 block (2.6 % of keys) is also prefetched behind a branch: cheaper than the five
     // instructions of a branch-free address.
     // With RootsPrefetched the first pass only copies the keys: the caller's prefetch() calls
-    // fetched the root lines (the data plane's parse loop: −0.8 cycles/packet at 16 routes).
+    // fetched the root lines.
     template <unsigned MaxBurst, bool RootsPrefetched, class In, class Conv>
     void lookup_burst4(const In* in, std::uint32_t* out, unsigned n, Conv conv) const noexcept {
         std::uint32_t k[MaxBurst];
