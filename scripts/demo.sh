@@ -29,11 +29,11 @@ step "build ($build)"
 if [ ! -f "$build/build.ninja" ]; then
     meson setup "$build" -Dbuildtype=release >/dev/null || exit 1
 fi
-ninja -C "$build" -j"$(nproc)" dataplane/rsfwd control/api/rsctl >/tmp/rsfwd-demo-build.log 2>&1 || {
+ninja -C "$build" -j"$(nproc)" control/cmd/rsfwd control/cmd/rsctl >/tmp/rsfwd-demo-build.log 2>&1 || {
     tail -30 /tmp/rsfwd-demo-build.log
     exit 1
 }
-rsfwd=$build/dataplane/rsfwd
+rsfwd=$build/control/cmd/rsfwd
 
 step "What would Route Server do? rsfwd plan on the seed topology (examples/seed.yaml)"
 "$rsfwd" plan --config examples/seed.yaml | sed -n '/^View vnet/,$p'

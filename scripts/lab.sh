@@ -116,7 +116,7 @@ EOF
 up() {
     need_root
     command -v /usr/lib/frr/bgpd >/dev/null || die "FRR is missing: run scripts/setup.sh"
-    local rsfwd_bin=${RSFWD_BIN:-$(bdir)/dataplane/rsfwd}
+    local rsfwd_bin=${RSFWD_BIN:-$(bdir)/control/cmd/rsfwd}
     local no_rsfwd=${RSFWD_LAB_NO_RSFWD:-0}
     [ "$no_rsfwd" = 1 ] || [ -x "$rsfwd_bin" ] || die "$rsfwd_bin not built: meson setup $build && ninja -C $build"
     down quiet
@@ -247,7 +247,7 @@ status() {
     for ns in nva edge; do
         [ -S "$LAB/frr-$ns/run/bgpd.vty" ] && { echo "--- $ns: show bgp summary"; vty "$ns" "show bgp ipv4 unicast summary"; }
     done
-    [ -S "$LAB/rsfwd.sock" ] && { echo "--- rsfwd peers"; "$(bdir)/control/api/rsctl" --socket "$LAB/rsfwd.sock" peers; }
+    [ -S "$LAB/rsfwd.sock" ] && { echo "--- rsfwd peers"; "$(bdir)/control/cmd/rsctl" --socket "$LAB/rsfwd.sock" peers; }
 }
 
 bdir() { case $build in /*) echo "$build" ;; *) echo "$top/$build" ;; esac; }
@@ -267,7 +267,7 @@ up)
 down) down ;;
 status) status ;;
 exec) shift; ns=$1; shift; nsx "$ns" "$@" ;;
-rsctl) shift; "$(bdir)/control/api/rsctl" --socket "$LAB/rsfwd.sock" "$@" ;;
+rsctl) shift; "$(bdir)/control/cmd/rsctl" --socket "$LAB/rsfwd.sock" "$@" ;;
 vtysh) shift; ns=$1; shift; vty "$ns" "$@" ;;
 -h | --help | "") sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' ;;
 *) die "unknown command '$1' (see --help)" ;;

@@ -2,8 +2,10 @@
 # scripts/test.sh — the one test command (README, .ci/run): set-up, build, every test suite.
 #
 #   1. scripts/setup.sh (packages, hugepages)
-#   2. clang-format check of every tracked C/C++ file
-#   3. release build with -Dwerror=true; suites unit, fuzz (corpus replay), dataplane, e2e
+#   2. clang-format check of every tracked C/C++ file; the layout's include rules
+#      (scripts/check-includes.sh)
+#   3. release build with -Dwerror=true; clang-tidy (.clang-tidy) on every C++ source, zero
+#      findings; suites unit, fuzz (corpus replay), dataplane, e2e
 #   4. ASan+UBSan build; suites unit and fuzz
 #   5. one closing line: "rsfwd: N passed, N failed, N skipped"
 #
@@ -33,6 +35,9 @@ if [ ${#sources[@]} -gt 0 ]; then
         failed_steps+=("clang-format")
     fi
 fi
+
+say "include rules (scripts/check-includes.sh)"
+scripts/check-includes.sh || failed_steps+=("check-includes")
 
 # --- release build, all suites -----------------------------------------------------------------
 build=${RSFWD_BUILD_DIR:-build-test}

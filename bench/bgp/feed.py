@@ -211,9 +211,9 @@ class Bench:
     def run_rsfwd(self, n, worker_idle=None):
         if worker_idle is None:
             worker_idle = self.args.worker_idle
-        rsfwd = os.path.join(self.args.build, "dataplane", "rsfwd")
+        rsfwd = os.path.join(self.args.build, "control", "cmd", "rsfwd")
         if not os.path.exists(rsfwd):
-            return {"skipped": f"{rsfwd} not built (ninja -C BUILD dataplane/rsfwd)"}
+            return {"skipped": f"{rsfwd} not built (ninja -C BUILD control/cmd/rsfwd)"}
         cfg = self.path("rsfwd.yaml")
         with open(cfg, "w") as f:
             f.write(f"""route_server:
@@ -446,7 +446,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--routes", type=int, default=100_000, help="feed size (default 100k)")
     ap.add_argument("--build", default=os.path.join(ROOT, "build-bgp"),
-                    help="meson build dir with dataplane/rsfwd and lpm/librsfwd_lpm.a")
+                    help="meson build dir with control/cmd/rsfwd and lpm/librsfwd_lpm.a")
     ap.add_argument("--only", default="rsfwd,speaker,frr,bird",
                     help="receivers, comma-separated (speaker = rsfwd-bgp, BGP only; "
                          "rsfwd-busy = rsfwd with a busy-polling worker)")

@@ -52,7 +52,7 @@ WHAT IT RUNS (setup "pcap", the primary one)
     testpmd-io   dpdk-testpmd --forward-mode=io: moves mbufs, no lookup: the ceiling
     l3fwd-lpm    DPDK l3fwd --lookup lpm (rte_lpm DIR-24-8), built by scripts/build-l3fwd.sh
     l3fwd-fib    DPDK l3fwd --lookup fib (rte_fib DIR-24-8)
-    rsfwd        build-bench/dataplane/rsfwd run --config <generated> (skipped, reported "not
+    rsfwd        build-bench/control/cmd/rsfwd run --config <generated> (skipped, reported "not
                  available", when the binary is missing or does not start)
   Pinning: the process is started under `taskset -c 0,1`; the forwarding worker runs alone on
   core 1, the EAL main lcore / control threads (telemetry, interrupts) on core 0, and this driver
@@ -105,7 +105,7 @@ OPTIONS
                         drops, misforwards, event->publish p50/p99 from --stats-json, in the
                         notes and the churn_* fields). A variant whose flag `rsfwd run --help` lacks is reported
                         "not available". rsfwd-bench: the data plane's own benchmark binary
-                        (build-bench/dataplane/rsfwd-bench, dataplane/bench_main.cpp): same
+                        (build-bench/bench/fwd/rsfwd-bench, bench/fwd/rsfwd_bench.cpp): same
                         pcap -> null ports, its own 4096 64 B frames over a --bench-routes (1M)
                         BGP-shaped table from lpm/gen.hpp, phases 16 routes / 1M / 1M + random
                         destinations stamped by an RX callback; run once per round with
@@ -113,7 +113,7 @@ OPTIONS
                         parsed from stdout, the worker CPU share measured here; ratios are to
                         testpmd-io / l3fwd-LPM measured in this run on this harness's pcaps
                         (64 B IPv4 too, different destinations)
-  --rsfwd-bench PATH    default build-bench/dataplane/rsfwd-bench; --bench-routes N (1M) its
+  --rsfwd-bench PATH    default build-bench/bench/fwd/rsfwd-bench; --bench-routes N (1M) its
                         table size; --bench-rounds N: run it in the first N rounds only
                         (default all; --quick: 1, it needs ~45 s per start for 1M routes)
   --fib-sizes LIST      IPv4 FIB sizes (default 16,1k,100k,1M; suffixes k, M)
@@ -159,14 +159,14 @@ OPTIONS
                         --ndr-resolution PCT (default 1): stop when (hi-lo)/hi <= PCT;
                         --ndr-max-trials N (default 14); --ndr-args "ARGS": more ndr-gen options
   --veth-forwarders L   subset of kernel,rsfwd-xdp,rsfwd-xdp-native,rsfwd-afxdp,rsfwd-afpkt
-  --rsfwd-xdp PATH, --livegen PATH   default: <rsfwd's build>/dataplane/xdp/rsfwd-xdp and
+  --rsfwd-xdp PATH, --livegen PATH   default: <rsfwd's build>/control/cmd/rsfwd-xdp and
                         <rsfwd's build>/tests/xdp/xdp_livegen
   --mem auto|huge|no-huge   EAL memory (default auto: hugepages with --in-memory when N MB are
                         free at that start, else --no-huge); --mem-mb N (default 256; the
                         memif/virtio generator gets half)
   --out DIR             results folder (default bench/results/<UTC stamp>; bench/results/latest
                         points to the last one)
-  --rsfwd PATH          rsfwd binary (default build-bench/dataplane/rsfwd). Its table comes from
+  --rsfwd PATH          rsfwd binary (default build-bench/control/cmd/rsfwd). Its table comes from
                         a generated config (static NVA routes, YAML: slow beyond ~100k routes),
                         or, when `rsfwd run --help` lists --bench-routes, for tables > 1k and
                         IPv6 from a "PREFIX NEXT_HOP" route file passed with --bench-routes
@@ -230,7 +230,7 @@ WARNINGS  numbers from a shared VM are noisy: quote ratios from one run, not abs
 FORWARDERS = ["testpmd-io", "l3fwd-lpm", "l3fwd-fib", "rsfwd", "rsfwd-cycles", "rsfwd-random",
               "rsfwd-churn", "rsfwd-bench"]
 # rsfwd variants: the `rsfwd run` flag each needs (looked up in `rsfwd run --help`) and its args.
-# All exist in `rsfwd run` (dataplane/daemon_main.cpp; docs/benchmarks.md, "What the harness
+# All exist in `rsfwd run` (control/cmd/run.cpp; docs/benchmarks.md, "What the harness
 # needs from rsfwd"); churn flips routes to a second static neighbour (rsfwd_leg.ALT_NH).
 RSFWD_VARIANTS = {
     "rsfwd": (None, []),
@@ -311,7 +311,7 @@ def plan_one(a):
     def add_variants(fam, fr, biggest):
         if fam != 4:
             return
-        if fr == 64:  # dataplane/bench_main.cpp: 64 B IPv4 frames, 16 routes, 1M, 1M + random
+        if fr == 64:  # bench/fwd/rsfwd_bench.cpp: 64 B IPv4 frames, 16 routes, 1M, 1M + random
             add("rsfwd-bench", fam, 16, "uniform", fr)
             add("rsfwd-bench", fam, a.bench_routes, "uniform", fr)
             add("rsfwd-bench", fam, a.bench_routes, "random", fr)
@@ -922,9 +922,9 @@ def main(argv=None):
     p.add_argument("--mem-mb", type=int, default=256)
     p.add_argument("--out")
     p.add_argument("--data", default=os.path.join(TOP, "build-bench", "bench-data"))
-    p.add_argument("--rsfwd", default=os.path.join(TOP, "build-bench", "dataplane", "rsfwd"))
+    p.add_argument("--rsfwd", default=os.path.join(TOP, "build-bench", "control", "cmd", "rsfwd"))
     p.add_argument("--l3fwd")
-    p.add_argument("--rsfwd-bench", default=os.path.join(TOP, "build-bench", "dataplane",
+    p.add_argument("--rsfwd-bench", default=os.path.join(TOP, "build-bench", "bench", "fwd",
                                                          "rsfwd-bench"))
     p.add_argument("--bench-routes", default="1M")
     p.add_argument("--bench-rounds", type=int, default=99)
@@ -1026,7 +1026,7 @@ def main(argv=None):
             a.l3fwd = r.stdout.strip().splitlines()[-1]
     for c in cells:
         if c.fwd == "rsfwd-bench" and not os.access(a.rsfwd_bench, os.X_OK):
-            c.status = "not available: %s not built (ninja -C build-bench dataplane/rsfwd-bench)" % (
+            c.status = "not available: %s not built (ninja -C build-bench bench/fwd/rsfwd-bench)" % (
                 a.rsfwd_bench)
     a.ndr_gen_path = ndr.default_binary(a, TOP)
     if any(c.setup == "virtio-ndr" for c in cells) and not os.access(a.ndr_gen_path, os.X_OK):
@@ -1039,7 +1039,7 @@ def main(argv=None):
     a.churn_pause = False
     if rs_cells and not os.access(a.rsfwd, os.X_OK):
         for c in rs_cells:
-            c.status = "not available: %s not built (ninja -C build-bench dataplane/rsfwd)" % (
+            c.status = "not available: %s not built (ninja -C build-bench control/cmd/rsfwd)" % (
                 a.rsfwd)
     elif rs_cells:
         try:

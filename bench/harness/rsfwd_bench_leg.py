@@ -1,6 +1,6 @@
 """bench/harness/rsfwd_bench_leg.py — runs the data plane's own `rsfwd-bench` as one harness leg.
 
-What: `rsfwd-bench` (dataplane/bench_main.cpp) forwards on net_pcap replay -> net_null0 with one
+What: `rsfwd-bench` (bench/fwd/rsfwd_bench.cpp) forwards on net_pcap replay -> net_null0 with one
 worker and measures three phases back to back: 16 routes, a 1M-route BGP-shaped FIB (lpm/gen.hpp,
 published while forwarding), and the same with an RX callback that stamps random covered
 destinations. It prints one "... Mpps" line per phase. run() starts it once per round with

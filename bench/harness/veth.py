@@ -61,7 +61,7 @@ nvas:
 def tools(a):
     """(rsfwd, rsfwd-xdp, xdp_livegen) paths; the last two from the XDP build next to rsfwd."""
     build = os.path.dirname(os.path.dirname(os.path.abspath(a.rsfwd)))
-    xdp_tool = a.rsfwd_xdp or os.path.join(build, "dataplane", "xdp", "rsfwd-xdp")
+    xdp_tool = a.rsfwd_xdp or os.path.join(build, "control", "cmd", "rsfwd-xdp")
     livegen = a.livegen or os.path.join(build, "tests", "xdp", "xdp_livegen")
     return a.rsfwd, xdp_tool, livegen
 
@@ -196,7 +196,7 @@ def run(a, workdir):
     missing = [p for p in (xdp_tool, livegen) if not os.access(p, os.X_OK)]
     if os.geteuid() != 0 or missing or not shutil.which("ip"):
         why = "needs root" if os.geteuid() != 0 else (
-            "not built: %s (ninja -C <build> dataplane/xdp/rsfwd-xdp tests/xdp/xdp_livegen)"
+            "not built: %s (ninja -C <build> control/cmd/rsfwd-xdp tests/xdp/xdp_livegen)"
             % ", ".join(missing) if missing else "needs iproute2")
         for r in rows.values():
             r["status"] = "not available: " + why

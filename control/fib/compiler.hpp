@@ -30,9 +30,10 @@
 #include <unordered_map>
 #include <vector>
 
-#include "control/fib/fib.hpp"
 #include "control/fib/prefix_map.hpp"
 #include "control/model.hpp"
+#include "dataplane/fib/fib.hpp"
+#include "dataplane/fib/publisher.hpp"
 
 namespace rsfwd::fib {
 
@@ -168,5 +169,14 @@ private:
     std::size_t pending_events_ = 0;
     std::uint64_t pending_tsc_ = 0;
 };
+
+// The control loop's publication step: advances the publication in flight, then publishes the
+// compiler's pending batch when it is due (coalescing window elapsed or batch large). now:
+// rte_rdtsc(). True if a batch was published.
+inline bool publish_step(Publisher& pub, FibCompiler& c, std::uint64_t now) {
+    if (!pub.due(c.pending_events(), c.pending_since(), now)) return false;
+    pub.publish(c.take_batch());
+    return true;
+}
 
 } // namespace rsfwd::fib

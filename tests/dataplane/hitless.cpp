@@ -27,8 +27,8 @@
 #include <rte_ring.h>
 #include <unistd.h>
 
-#include "dataplane/engine.hpp"
-#include "dataplane/packet.hpp"
+#include "dataplane/engine/engine.hpp"
+#include "dataplane/worker/packet.hpp"
 
 using namespace rsfwd;
 using namespace rsfwd::dp;

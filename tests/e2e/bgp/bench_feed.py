@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Benchmark (not a test): a full-table feed from GoBGP ingested by rsfwd's speaker vs FRR bgpd.
 
-  /usr/bin/python3 tests/e2e/bgp/bench_feed.py --rsfwd-bgp BUILD/control/bgp/rsfwd-bgp [--routes 1000000]
+  /usr/bin/python3 tests/e2e/bgp/bench_feed.py --rsfwd-bgp BUILD/control/cmd/rsfwd-bgp [--routes 1000000]
 
 1. Writes an MRT TABLE_DUMP_V2 file with N IPv4 /24s (distinct AS paths every 100 prefixes,
    communities on a tenth of them) and loads it into gobgpd's global RIB (`gobgp mrt inject`).

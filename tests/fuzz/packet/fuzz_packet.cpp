@@ -1,6 +1,7 @@
-// tests/fuzz/packet — libFuzzer target for the worker's packet parsing (dataplane/packet.hpp):
-// L2 classification (802.1Q), RFC 1812 IPv4 checks, IPv6 checks, flow hashes, the RFC 1624
-// incremental TTL update and the L2 rewrite. Properties checked (abort on violation):
+// tests/fuzz/packet — libFuzzer target for the worker's packet parsing
+// (dataplane/worker/packet.hpp): L2 classification (802.1Q), RFC 1812 IPv4 checks, IPv6 checks,
+// flow hashes, the RFC 1624 incremental TTL update and the L2 rewrite. Properties checked (abort on
+// violation):
 //   - nothing reads outside the frame (ASan), whatever the bytes;
 //   - a header that passes check_ipv4 with checksum verification still verifies after
 //     ipv4_dec_ttl and after ipv4_set_dst (the incremental updates equal a full recomputation);
@@ -11,7 +12,7 @@
 #include <cstring>
 #include <vector>
 
-#include "dataplane/packet.hpp"
+#include "dataplane/worker/packet.hpp"
 
 using namespace rsfwd::dp;
 

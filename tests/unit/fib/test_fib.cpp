@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "control/fib/compiler.hpp"
-#include "control/fib/publisher.hpp"
+#include "dataplane/fib/publisher.hpp"
 
 using namespace rsfwd;
 using namespace rsfwd::fib;
@@ -397,10 +397,10 @@ TEST_F(PublisherTest, WorkersNeverSeeTheirGenerationChange) {
     std::vector<std::thread> ws;
     for (unsigned id = 0; id < n_workers; ++id)
         ws.emplace_back([&, id] {
-            const Generation* g = worker_online(pub, id);
+            const Generation* g = worker_online(pub.handoff(), id);
             std::uint64_t last = 0;
             while (!stop.load(std::memory_order_relaxed)) {
-                g = worker_poll(pub, id, g);
+                g = worker_poll(pub.handoff(), id, g);
                 if (g->number < last) ++violations;
                 last = g->number;
                 const nh_t expect = g->views[0].v4.lookup(key); // burst: several lookups
@@ -411,7 +411,7 @@ TEST_F(PublisherTest, WorkersNeverSeeTheirGenerationChange) {
                 ++bursts;
                 std::this_thread::yield(); // 2 cores shared by control + 2 workers here
             }
-            worker_offline(pub, id);
+            worker_offline(pub.handoff(), id);
         });
     // Workers still offline are skipped by the grace period (they pick the generation up when
     // they come online), so without this wait all 300 publications can complete before any
@@ -425,7 +425,7 @@ TEST_F(PublisherTest, WorkersNeverSeeTheirGenerationChange) {
         c.change(up("vnet", route("198.18.0.0/16", {hops[i % 4], hops[(i + 1) % 4]})), rte_rdtsc());
         while (pub.busy()) // the control thread polls, never blocks on a worker
             if (!pub.poll()) std::this_thread::yield();
-        ASSERT_TRUE(pub.step(c, rte_rdtsc()));
+        ASSERT_TRUE(fib::publish_step(pub, c, rte_rdtsc()));
     }
     pub.drain();
     stop = true;
@@ -445,26 +445,26 @@ TEST_F(PublisherTest, StalledWorkerHoldsReclaimButNeverBlocksControl) {
     Publisher pub(1, c.build_generation(), PublisherOptions{0, 1});
     std::atomic<int> phase{0};
     std::thread w([&] {
-        const Generation* g = worker_online(pub, 0);
-        while (phase.load() == 0) g = worker_poll(pub, 0, g);
+        const Generation* g = worker_online(pub.handoff(), 0);
+        while (phase.load() == 0) g = worker_poll(pub.handoff(), 0, g);
         while (phase.load() == 1) std::this_thread::yield(); // stalled mid-burst, online
-        while (phase.load() == 2) g = worker_poll(pub, 0, g);
-        worker_offline(pub, 0);
+        while (phase.load() == 2) g = worker_poll(pub.handoff(), 0, g);
+        worker_offline(pub.handoff(), 0);
     });
     while (pub.worker(0).generation.load() != 0 || !pub.worker(0).online.load())
         std::this_thread::yield();
     phase = 1;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
     c.change(up("vnet", route("192.168.10.0/24", {"10.1.2.4"})), rte_rdtsc());
-    ASSERT_TRUE(pub.step(c, rte_rdtsc()));
+    ASSERT_TRUE(fib::publish_step(pub, c, rte_rdtsc()));
     for (int i = 0; i < 1000; ++i) EXPECT_FALSE(pub.poll()) << "grace period cannot end";
     EXPECT_TRUE(pub.busy());
     // More events coalesce meanwhile and wait for the next publication.
     c.change(up("vnet", route("192.168.11.0/24", {"10.1.2.4"})), rte_rdtsc());
-    EXPECT_FALSE(pub.step(c, rte_rdtsc()));
+    EXPECT_FALSE(fib::publish_step(pub, c, rte_rdtsc()));
     phase = 2;
     pub.drain();
-    EXPECT_TRUE(pub.step(c, rte_rdtsc()));
+    EXPECT_TRUE(fib::publish_step(pub, c, rte_rdtsc()));
     pub.drain();
     EXPECT_EQ(pub.generation(), 2u);
     phase = 3;

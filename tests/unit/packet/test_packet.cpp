@@ -1,4 +1,4 @@
-// tests/unit/packet — dataplane/packet.hpp's rewrites against their definitions:
+// tests/unit/packet — dataplane/worker/packet.hpp's rewrites against their definitions:
 //   - ipv4_dec_ttl (the worker's constant-delta form) equals RFC 1624 eqn. 3 and a full
 //     recomputation, exhaustively over every header checksum value and TTL;
 //   - ipv4_set_dst (native-order form) equals the textbook RFC 1624 update;
@@ -12,7 +12,7 @@
 #include <cstring>
 #include <random>
 
-#include "dataplane/packet.hpp"
+#include "dataplane/worker/packet.hpp"
 
 using namespace rsfwd::dp;
 

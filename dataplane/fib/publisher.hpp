@@ -1,4 +1,5 @@
-// control/fib/publisher.hpp — hands FIB generations from the control thread to the workers.
+// dataplane/fib/publisher.hpp — the control half of the FIB hand-off: publishes generations to
+// the workers (whose half is handoff.hpp) and reclaims the old copy after the grace period.
 //
 // Protocol (double buffer + per-worker SPSC queue + QSBR):
 //   state: two Generation copies, `active` (published) and `spare` (only the control thread
@@ -12,14 +13,11 @@
 //      record latency = max(worker switch tsc) − first event tsc of the batch.
 //   Only one publication is in flight; events arriving meanwhile coalesce in the FibCompiler and
 //   go out in the next one (bounded delay: coalescing window + one grace period).
-// Who writes what:
-//   Generation copies   — control: rw only while not published; workers: ro
-//   WorkerFib::queue    — control: push; worker: pop (boost::lockfree::spsc_queue)
-//   WorkerFib::generation/switch_tsc — worker: w; control, telemetry: r (relaxed atomics)
-//   qsbr                — workers: quiescent/online/offline; control: start/check
+// Who writes what: Generation copies — control: rw only while not published; workers: ro. The
+// hand-off state (queues, QSBR, per-worker reports) is described in handoff.hpp.
 // A full queue (a stalled worker) is counted and retried on the next poll; the control thread
 // never blocks on it and a worker never waits for anything.
-// Thread: every method is control-thread only, except worker_poll() (that worker only).
+// Thread: every method is control-thread only; workers use handoff() through handoff.hpp.
 // Cost: publish() = apply of the batch to one copy; poll() = O(workers) when idle.
 #pragma once
 
@@ -29,26 +27,12 @@
 #include <memory>
 #include <vector>
 
-#include <boost/lockfree/spsc_queue.hpp>
-#include <rte_cycles.h>
 #include <rte_rcu_qsbr.h>
 
-#include "control/fib/compiler.hpp"
-#include "control/fib/fib.hpp"
+#include "dataplane/fib/fib.hpp"
+#include "dataplane/fib/handoff.hpp"
 
 namespace rsfwd::fib {
-
-struct GenMsg { // fixed-size POD message
-    const Generation* gen;
-};
-static_assert(std::is_trivially_copyable_v<GenMsg>);
-
-struct alignas(64) WorkerFib {
-    boost::lockfree::spsc_queue<GenMsg, boost::lockfree::capacity<8>> queue;
-    alignas(64) std::atomic<std::uint64_t> generation{0}; // worker: w, others: r
-    std::atomic<std::uint64_t> switch_tsc{0};             // worker: w, others: r
-    std::atomic<bool> online{false};                      // worker: w, others: r
-};
 
 // Log2 histogram of publication latency in nanoseconds: bucket i holds [2^i, 2^(i+1)) ns
 // (bucket 0 also holds 0). Written by the control thread, read by telemetry (relaxed atomics).
@@ -83,14 +67,16 @@ public:
     Publisher(const Publisher&) = delete;
     Publisher& operator=(const Publisher&) = delete;
 
-    [[nodiscard]] rte_rcu_qsbr* qsbr() noexcept { return qsbr_; }
+    // What the workers hold on to (worker_poll/online/offline in handoff.hpp).
+    [[nodiscard]] Handoff& handoff() noexcept { return h_; }
+    [[nodiscard]] rte_rcu_qsbr* qsbr() noexcept { return h_.qsbr; }
     [[nodiscard]] unsigned workers() const noexcept { return n_workers_; }
-    [[nodiscard]] WorkerFib& worker(unsigned i) noexcept { return *workers_[i]; }
-    [[nodiscard]] const WorkerFib& worker(unsigned i) const noexcept { return *workers_[i]; }
+    [[nodiscard]] WorkerFib& worker(unsigned i) noexcept { return *h_.workers[i]; }
+    [[nodiscard]] const WorkerFib& worker(unsigned i) const noexcept { return *h_.workers[i]; }
     [[nodiscard]] const Generation* active() const noexcept { return active_; }
     // Any thread: the generation published last (what a worker coming online starts with).
     [[nodiscard]] const Generation* published() const noexcept {
-        return published_.load(std::memory_order_acquire);
+        return h_.published.load(std::memory_order_acquire);
     }
     [[nodiscard]] std::uint64_t generation() const noexcept { return active_->number; }
 
@@ -99,9 +85,11 @@ public:
     void publish(Batch b);
     // Advances a publication in flight; true when one completed during this call.
     bool poll();
-    // The control loop's one call: poll(), then publish the compiler's pending batch when it is
-    // due (coalescing window elapsed or batch large). now: rte_rdtsc(). True if published.
-    bool step(FibCompiler& c, std::uint64_t now);
+    // The control loop's one call: poll(), then true when a pending batch is due (nothing in
+    // flight, and the coalescing window since `pending_since` elapsed or `pending_events` is
+    // large); the caller then publishes it. now, pending_since: rte_rdtsc().
+    [[nodiscard]] bool due(std::size_t pending_events, std::uint64_t pending_since,
+                           std::uint64_t now);
     // Control-thread helper for start-up, shutdown and tests: poll until nothing is in flight.
     // Workers must be running (or offline in the QSBR) or this spins forever.
     void drain();
@@ -114,12 +102,10 @@ public:
 private:
     unsigned n_workers_;
     PublisherOptions opt_;
-    rte_rcu_qsbr* qsbr_ = nullptr;
-    std::vector<std::unique_ptr<WorkerFib>> workers_;
+    Handoff h_;
     std::unique_ptr<Generation> gen_[2];
     Generation* active_ = nullptr;
     Generation* spare_ = nullptr;
-    std::atomic<const Generation*> published_{nullptr}; // control: w, workers: r (online only)
     bool in_flight_ = false;
     Batch batch_; // the batch in flight, applied to the old copy after the grace period
     std::uint64_t token_ = 0;
@@ -128,44 +114,5 @@ private:
     LatencyHistogram latency_;
     std::uint64_t publications_ = 0, queue_full_ = 0, events_ = 0;
 };
-
-// Worker side, at the top of every loop iteration: report quiescence, then drain the queue and
-// return the generation to use for the next burst. No allocation, no lock, no syscall.
-inline const Generation* worker_poll(Publisher& p, unsigned worker_id,
-                                     const Generation* cur) noexcept {
-    rte_rcu_qsbr_quiescent(p.qsbr(), worker_id);
-    WorkerFib& w = p.worker(worker_id);
-    GenMsg m;
-    bool switched = false;
-    while (w.queue.pop(m)) {
-        cur = m.gen;
-        switched = true;
-    }
-    if (switched) {
-        w.switch_tsc.store(rte_rdtsc(), std::memory_order_relaxed);
-        w.generation.store(cur->number, std::memory_order_release);
-    }
-    return cur;
-}
-
-// Worker side, once when the worker starts (before its first burst) and once when it stops.
-inline const Generation* worker_online(Publisher& p, unsigned worker_id) noexcept {
-    WorkerFib& w = p.worker(worker_id);
-    w.online.store(true, std::memory_order_seq_cst);
-    rte_rcu_qsbr_thread_online(p.qsbr(), worker_id); // ends with a seq_cst fence
-    GenMsg m;
-    while (w.queue.pop(m)) {
-    } // stale messages from before we were online
-    // The active generation: published before the token a grace period would wait for, so
-    // either we read it here or the control thread waits until we report the next one.
-    const Generation* cur = p.published();
-    w.switch_tsc.store(rte_rdtsc(), std::memory_order_relaxed);
-    w.generation.store(cur->number, std::memory_order_release);
-    return cur;
-}
-inline void worker_offline(Publisher& p, unsigned worker_id) noexcept {
-    rte_rcu_qsbr_thread_offline(p.qsbr(), worker_id);
-    p.worker(worker_id).online.store(false, std::memory_order_seq_cst);
-}
 
 } // namespace rsfwd::fib

@@ -1,8 +1,9 @@
-// dataplane/exception.cpp — the control thread's side of the data plane: punted packets (ARP,
-// ND, ICMP to us, unresolved next hops, ICMP errors), neighbour timers, coalesced publication.
-// Why: everything that needs state, allocation or timers lives here, so the worker loop stays a
-// straight pipeline. Replies reuse the punted mbuf when they can (ARP reply, echo reply) and are
-// sent back out the ingress port to the sender's MAC: the sender is on that link by definition.
+// dataplane/engine/exception.cpp — the control thread's side of the data plane: punted packets
+// (ARP, ND, ICMP to us, unresolved next hops, ICMP errors), neighbour timers, coalesced
+// publication. Why: everything that needs state, allocation or timers lives here, so the worker
+// loop stays a straight pipeline. Replies reuse the punted mbuf when they can (ARP reply, echo
+// reply) and are sent back out the ingress port to the sender's MAC: the sender is on that link by
+// definition.
 #include <algorithm>
 #include <bit>
 #include <chrono>
@@ -12,11 +13,11 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 
-#include "dataplane/engine.hpp"
+#include "dataplane/engine/engine.hpp"
 
-#include "dataplane/af_xdp_split.hpp"
-#include "dataplane/packet.hpp"
-#include "dataplane/runtime.hpp"
+#include "dataplane/engine/af_xdp_split.hpp"
+#include "dataplane/engine/runtime.hpp"
+#include "dataplane/worker/packet.hpp"
 
 namespace rsfwd::dp {
 
@@ -588,7 +589,7 @@ void Engine::control_poll() {
         rt.last_timer_tsc = now;
         neighbour_timers(rt, now);
     }
-    rt.pub->step(*rt.comp, now);
+    fib::publish_step(*rt.pub, *rt.comp, now);
     publish_mirror(rt);
 }
 

@@ -1,4 +1,4 @@
-// control/fib/publisher.cpp — why it is built this way:
+// dataplane/fib/publisher.cpp — why it is built this way:
 // - Double buffer instead of a fresh snapshot per publication: a patch of the spare costs the
 //   size of the batch, not of the table (a 1M-route copy is tens of milliseconds), and the two
 //   copies never share nodes, so the lpm library needs no reclamation hooks of its own.
@@ -7,7 +7,7 @@
 // - Completion also waits for every worker to *report* the new generation (not just to be
 //   quiescent): the latency histogram then measures event → every worker switched, and the old
 //   copy is never touched before the last worker has let go of it.
-#include "control/fib/publisher.hpp"
+#include "dataplane/fib/publisher.hpp"
 
 #include <cstdlib>
 #include <new>
@@ -42,27 +42,27 @@ Publisher::Publisher(unsigned n_workers, Generation initial, PublisherOptions op
     if (n_workers == 0 || n_workers > RTE_MAX_LCORE)
         throw std::invalid_argument("publisher: bad worker count");
     const std::size_t sz = rte_rcu_qsbr_get_memsize(n_workers);
-    qsbr_ =
+    h_.qsbr =
         static_cast<rte_rcu_qsbr*>(std::aligned_alloc(RTE_CACHE_LINE_SIZE, (sz + 63) / 64 * 64));
-    if (!qsbr_) throw std::bad_alloc();
-    if (rte_rcu_qsbr_init(qsbr_, n_workers) != 0) {
-        std::free(qsbr_);
+    if (!h_.qsbr) throw std::bad_alloc();
+    if (rte_rcu_qsbr_init(h_.qsbr, n_workers) != 0) {
+        std::free(h_.qsbr);
         throw std::runtime_error("rte_rcu_qsbr_init failed");
     }
     for (unsigned i = 0; i < n_workers; ++i) {
-        rte_rcu_qsbr_thread_register(qsbr_, i);
-        workers_.push_back(std::make_unique<WorkerFib>());
+        rte_rcu_qsbr_thread_register(h_.qsbr, i);
+        h_.workers.push_back(std::make_unique<WorkerFib>());
     }
     gen_[0] = std::make_unique<Generation>(std::move(initial));
     gen_[1] = std::make_unique<Generation>(*gen_[0]);
     active_ = gen_[0].get();
     spare_ = gen_[1].get();
-    published_.store(active_, std::memory_order_release);
-    for (auto& w : workers_) w->generation.store(active_->number, std::memory_order_relaxed);
+    h_.published.store(active_, std::memory_order_release);
+    for (auto& w : h_.workers) w->generation.store(active_->number, std::memory_order_relaxed);
 }
 
 Publisher::~Publisher() {
-    std::free(qsbr_);
+    std::free(h_.qsbr);
 }
 
 void Publisher::publish(Batch b) {
@@ -72,16 +72,16 @@ void Publisher::publish(Batch b) {
     spare_->first_event_tsc = b.first_event_tsc;
     std::swap(active_, spare_);
     batch_ = std::move(b);
-    published_.store(active_, std::memory_order_release);
+    h_.published.store(active_, std::memory_order_release);
     for (unsigned i = 0; i < n_workers_; ++i) {
         // An offline worker reads published() when it comes online; its queue may be stale.
-        unsent_[i] = !workers_[i]->queue.push(GenMsg{active_}) &&
-                     workers_[i]->online.load(std::memory_order_seq_cst);
+        unsent_[i] = !h_.workers[i]->queue.push(GenMsg{active_}) &&
+                     h_.workers[i]->online.load(std::memory_order_seq_cst);
         if (unsent_[i]) ++queue_full_;
     }
     // The pushes above happen-before the token (release in rte_rcu_qsbr_start); a worker that
     // reports a counter >= token has read it after them and will pop the message next.
-    token_ = rte_rcu_qsbr_start(qsbr_);
+    token_ = rte_rcu_qsbr_start(h_.qsbr);
     in_flight_ = true;
     ++publications_;
     events_ += batch_.events;
@@ -92,27 +92,27 @@ bool Publisher::poll() {
     bool owed = false;
     for (unsigned i = 0; i < n_workers_; ++i) {
         if (!unsent_[i]) continue;
-        if (!workers_[i]->online.load(std::memory_order_seq_cst)) { // stopped for good
+        if (!h_.workers[i]->online.load(std::memory_order_seq_cst)) { // stopped for good
             unsent_[i] = false;
             continue;
         }
-        unsent_[i] = !workers_[i]->queue.push(GenMsg{active_});
+        unsent_[i] = !h_.workers[i]->queue.push(GenMsg{active_});
         if (unsent_[i]) {
             ++queue_full_;
             owed = true;
         }
     }
     if (owed) return false;
-    if (rte_rcu_qsbr_check(qsbr_, token_, false) != 1) return false;
+    if (rte_rcu_qsbr_check(h_.qsbr, token_, false) != 1) return false;
     std::uint64_t last_switch = 0;
     for (unsigned i = 0; i < n_workers_; ++i) {
         // A worker that is offline in the QSBR (not started, or stopped) picks the active
         // generation up when it comes online; it holds no old pointer meanwhile.
-        if (workers_[i]->online.load(std::memory_order_seq_cst) &&
-            workers_[i]->generation.load(std::memory_order_acquire) != active_->number)
+        if (h_.workers[i]->online.load(std::memory_order_seq_cst) &&
+            h_.workers[i]->generation.load(std::memory_order_acquire) != active_->number)
             return false;
         last_switch =
-            std::max(last_switch, workers_[i]->switch_tsc.load(std::memory_order_relaxed));
+            std::max(last_switch, h_.workers[i]->switch_tsc.load(std::memory_order_relaxed));
     }
     apply(*spare_, batch_);
     spare_->number = active_->number;
@@ -125,15 +125,12 @@ bool Publisher::poll() {
     return true;
 }
 
-bool Publisher::step(FibCompiler& c, std::uint64_t now) {
+bool Publisher::due(std::size_t pending_events, std::uint64_t pending_since, std::uint64_t now) {
     poll();
-    if (in_flight_ || !c.has_pending()) return false;
-    const std::uint64_t since = c.pending_since();
+    if (in_flight_ || pending_events == 0) return false;
     const std::uint64_t window = opt_.coalesce_ns * tsc_hz_ / 1'000'000'000u;
-    if (c.pending_events() < opt_.max_batch_events && since != 0 && now - since < window)
-        return false;
-    publish(c.take_batch());
-    return true;
+    return pending_events >= opt_.max_batch_events || pending_since == 0 ||
+           now - pending_since >= window;
 }
 
 void Publisher::drain() {

@@ -1,4 +1,4 @@
-// dataplane/engine_sink.hpp — the ControlPlane's ForwardingSink on the DPDK engine: view
+// dataplane/engine/engine_sink.hpp — the ControlPlane's ForwardingSink on the DPDK engine: view
 // changes go to the FIB compiler (published by the engine's control loop, coalesced), stats come
 // from the engine, and `rsctl fib VIEW ADDRESS` is answered from the generation the workers use.
 //
@@ -7,7 +7,7 @@
 #pragma once
 
 #include "control/daemon/control_plane.hpp"
-#include "dataplane/engine.hpp"
+#include "dataplane/engine/engine.hpp"
 
 #include <rte_cycles.h>
 

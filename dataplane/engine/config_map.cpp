@@ -1,6 +1,6 @@
-// dataplane/config_map.cpp — Config → PortSpec/NeighbourSpec. Kept apart so that the engine and
-// its tests can be driven without a YAML file.
-#include "dataplane/config_map.hpp"
+// dataplane/engine/config_map.cpp — Config → PortSpec/NeighbourSpec. Kept apart so that the engine
+// and its tests can be driven without a YAML file.
+#include "dataplane/engine/config_map.hpp"
 
 namespace rsfwd::dp {
 

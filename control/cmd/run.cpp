@@ -1,26 +1,23 @@
-// dataplane/daemon_main.cpp — `rsfwd run`: the daemon. The EAL main lcore is the control thread:
+// control/cmd/run.cpp — `rsfwd run`: the daemon. The EAL main lcore is the control thread:
 // one loop that runs the Boost.Asio event loop (BGP sessions, the JSON API, /metrics) for a
 // short slice, then one engine.control_poll() (punted packets: ARP, ICMP; neighbour timers;
 // coalesced FIB publication). Workers run on the other lcores and never wait for it.
 // `--backend xdp` swaps the DPDK engine for the XDP backend under the same control plane.
-#include "dataplane/daemon_main.hpp"
+#include "control/cmd/run.hpp"
 
+#include "bench/fwd/hooks.hpp"
 #include "control/config.hpp"
 #include "control/daemon/control_plane.hpp"
-#include "dataplane/config_map.hpp"
-#include "dataplane/engine.hpp"
-#include "dataplane/engine_sink.hpp"
-#include "dataplane/packet.hpp"
-#include "lpm/gen.hpp"
-#include "lpm/lpm.hpp"
+#include "dataplane/engine/config_map.hpp"
+#include "dataplane/engine/engine.hpp"
+#include "dataplane/engine/engine_sink.hpp"
 #if RSFWD_HAVE_XDP
-#include "dataplane/xdp_sink.hpp"
+#include "dataplane/xdp/xdp_sink.hpp"
 #endif
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <rte_ethdev.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -36,6 +33,12 @@
 namespace rsfwd::dp {
 
 namespace {
+
+using bench::churn_report;
+using bench::ChurnDriver;
+using bench::install_random_destinations;
+using bench::random_destinations;
+using bench::read_bench_routes;
 
 std::atomic<bool> g_stop{false};
 std::atomic<bool> g_reload{false};
@@ -145,172 +148,6 @@ ControlPlaneOptions control_options(const RunArgs& a) {
     return o;
 }
 
-// `--bench-routes FILE`: "PREFIX NEXT_HOP" per line ('#' comments), installed straight into the
-// vnet view — bypassing the policy — so that benchmarks can forward on 1M-route FIBs without a
-// 1M-route YAML. Malformed lines stop the start with the line number.
-std::vector<ViewChange> read_bench_routes(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw std::runtime_error("cannot read --bench-routes file " + path);
-    std::vector<ViewChange> out;
-    std::string line;
-    for (int n = 1; std::getline(in, line); ++n) {
-        if (line.empty() || line[0] == '#') continue;
-        const auto sp = line.find(' ');
-        const auto pfx = Prefix::parse(line.substr(0, sp));
-        const auto nh = sp == std::string::npos ? std::nullopt : IpAddr::parse(line.substr(sp + 1));
-        if (!pfx || !nh) {
-            throw std::runtime_error(path + ":" + std::to_string(n) +
-                                     ": expected \"PREFIX NEXT_HOP\", got \"" + line + "\"");
-        }
-        ViewRoute r{*pfx, RouteSource::nva, {*nh}};
-        out.push_back(ViewChange{"vnet", *pfx, std::move(r)});
-    }
-    return out;
-}
-
-// `--bench-random-dst N` (benchmarks only): an RX callback on queue 0 of every port overwrites
-// each IPv4 frame's destination with the next entry of an N-entry array of random addresses
-// covered by the FIB (the --bench-routes table, else the config's static IPv4 routes), with an
-// RFC 1624 incremental checksum fix-up — so a 1M-route table is exercised by a small pcap. Same
-// generator and seed as rsfwd-bench's random phase (lpm::traffic4_covered). Costs a few ns per
-// packet in the worker, counted in the forwarder's rate.
-std::vector<std::uint32_t> g_random_dst; // size: a power of two; written before the callback
-thread_local std::size_t t_random_i = 0;
-
-std::uint16_t random_dst_cb(std::uint16_t, std::uint16_t, rte_mbuf** pkts, std::uint16_t n,
-                            std::uint16_t, void*) {
-    // Locals: the packet stores may alias the globals (char), which made gcc reload them per
-    // packet.
-    const std::uint32_t* dsts = g_random_dst.data();
-    const std::size_t mask = g_random_dst.size() - 1;
-    std::size_t k = t_random_i;
-    for (std::uint16_t i = 0; i < n; ++i) {
-        std::uint8_t* eth = rte_pktmbuf_mtod(pkts[i], std::uint8_t*);
-        if (rte_pktmbuf_data_len(pkts[i]) < 34 || load_be16(eth + 12) != 0x0800) continue;
-        ipv4_set_dst(eth + 14, dsts[k++ & mask]);
-    }
-    t_random_i = k;
-    return n;
-}
-
-std::vector<std::uint32_t> random_destinations(const std::vector<ViewChange>& bench,
-                                               const Config& cfg, std::size_t n) {
-    std::vector<lpm::Route4> routes;
-    auto add = [&](const Prefix& p) {
-        if (p.addr.is_v4()) routes.push_back({p.addr.v4_host(), p.len, 1});
-    };
-    for (const auto& c : bench)
-        if (c.route) add(c.prefix);
-    if (routes.empty()) {
-        for (const auto& nva : cfg.nvas)
-            for (const auto& r : nva.routes) add(r.prefix);
-        if (cfg.vpn_gateway)
-            for (const auto& s : cfg.vpn_gateway->sites)
-                for (const auto& p : s.prefixes) add(p);
-    }
-    if (routes.empty()) throw std::runtime_error("--bench-random-dst: no IPv4 routes to cover");
-    std::size_t size = 1;
-    while (size < n) size <<= 1;
-    const lpm::Table4 table = lpm::Table4::build(routes);
-    return lpm::traffic4_covered(table, routes, size, 3);
-}
-
-// `--bench-churn RATE` (benchmarks only): while forwarding, the control thread re-announces the
-// --bench-routes table round-robin at RATE changes/s, each time flipping the route's next hop
-// between its own and --bench-churn-next-hop (a second resolved neighbour on the same port), so
-// every change is a real FIB update while every destination keeps a valid route: any drop counted
-// meanwhile (no_route, arp_unresolved, no_adjacency) is caused by an update. Reported in the
-// stats JSON as "churn" (the harness's rsfwd-churn cells read it).
-class ChurnDriver {
-public:
-    ChurnDriver(std::vector<ViewChange> routes, const IpAddr& alt, double rate)
-        : routes_(std::move(routes)), alt_(alt), rate_(rate) {
-        flipped_.assign(routes_.size(), false);
-    }
-    // Applies the changes due by now (at most rate/50 per call: bursts stay small). While
-    // `paused`, applies nothing; time paused is owed nothing (no catch-up burst on resume) and
-    // does not count in achieved_rate().
-    void poll(ForwardingSink& sink, bool paused = false) {
-        const auto now = std::chrono::steady_clock::now();
-        if (!started_) {
-            start_ = now;
-            started_ = true;
-        }
-        // The control thread's CPU while churning (all its work: compile, publish, the rest),
-        // between consecutive polls that both found the driver running.
-        const std::uint64_t cpu = thread_cpu_ns();
-        if (!paused && !paused_ && polled_) {
-            cpu_ns_ += cpu - last_cpu_;
-            wall_ns_ += static_cast<std::uint64_t>(
-                std::chrono::duration_cast<std::chrono::nanoseconds>(now - last_poll_).count());
-        }
-        last_cpu_ = cpu;
-        last_poll_ = now;
-        polled_ = true;
-        if (paused != paused_) {
-            if (paused)
-                pause_start_ = now;
-            else
-                start_ += now - pause_start_;
-            paused_ = paused;
-        }
-        if (paused_) return;
-        const double secs = std::chrono::duration<double>(now - start_).count();
-        auto due = static_cast<std::uint64_t>(secs * rate_);
-        const auto cap = static_cast<std::uint64_t>(std::max(1.0, rate_ / 50));
-        if (due > applied_ + cap) due = applied_ + cap;
-        if (due <= applied_) return;
-        batch_.clear();
-        for (; applied_ < due; ++applied_) {
-            const std::size_t i = next_++ % routes_.size();
-            ViewChange c = routes_[i];
-            flipped_[i] = !flipped_[i];
-            if (flipped_[i] && c.route) c.route->next_hops = {alt_};
-            batch_.push_back(std::move(c));
-        }
-        sink.apply(batch_);
-        last_ = now;
-    }
-    [[nodiscard]] std::uint64_t applied() const noexcept { return applied_; }
-    [[nodiscard]] double achieved_rate() const noexcept {
-        const double s = std::chrono::duration<double>(last_ - start_).count();
-        return s > 0 ? static_cast<double>(applied_) / s : 0;
-    }
-    [[nodiscard]] double rate() const noexcept { return rate_; }
-    [[nodiscard]] bool active() const noexcept { return !paused_; }
-    // Share of a core the control thread used while churning, and its CPU per applied change.
-    [[nodiscard]] double control_cpu_share() const noexcept {
-        return wall_ns_ ? static_cast<double>(cpu_ns_) / static_cast<double>(wall_ns_) : 0;
-    }
-    [[nodiscard]] double control_cpu_ns_per_change() const noexcept {
-        return applied_ ? static_cast<double>(cpu_ns_) / static_cast<double>(applied_) : 0;
-    }
-
-private:
-    std::vector<ViewChange> routes_;
-    std::vector<bool> flipped_;
-    std::vector<ViewChange> batch_;
-    IpAddr alt_;
-    double rate_;
-    static std::uint64_t thread_cpu_ns() noexcept {
-        timespec ts{};
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-        return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u +
-               static_cast<std::uint64_t>(ts.tv_nsec);
-    }
-
-    bool started_ = false, paused_ = false, polled_ = false;
-    std::chrono::steady_clock::time_point start_, last_, pause_start_, last_poll_;
-    std::uint64_t cpu_ns_ = 0, wall_ns_ = 0, last_cpu_ = 0;
-    std::uint64_t applied_ = 0, next_ = 0;
-};
-
-std::uint64_t update_drops(const Stats& s) {
-    return s.drops[static_cast<std::size_t>(Drop::no_route)] +
-           s.drops[static_cast<std::size_t>(Drop::arp_unresolved)] +
-           s.drops[static_cast<std::size_t>(Drop::no_adjacency)];
-}
-
 // rsfwd's own addresses that are not port addresses (ARS, gateway and MSEE personas, BGP
 // local_ip): traffic to them goes to the kernel (XDP_PASS), never through the FIB. Both backends:
 // the XDP one, and the DPDK engine's net_af_xdp ports with the split program.
@@ -349,7 +186,8 @@ int run_dpdk(const RunArgs& a, const Config& cfg) {
             sink.apply(bench);
             std::fprintf(stderr, "rsfwd: %zu bench routes installed in view vnet\n", bench.size());
         }
-        if (a.random_dst > 0) g_random_dst = random_destinations(bench, cfg, a.random_dst);
+        std::vector<std::uint32_t> random_dst;
+        if (a.random_dst > 0) random_dst = random_destinations(bench, cfg, a.random_dst);
         std::unique_ptr<ChurnDriver> churn;
         std::string churn_port; // the port the churned next hops are on
         if (a.churn_rate > 0) {
@@ -366,16 +204,8 @@ int run_dpdk(const RunArgs& a, const Config& cfg) {
         bench.clear();
         bench.shrink_to_fit();
         engine.start();
-        if (!g_random_dst.empty()) {
-            for (std::size_t i = 0; i < engine.ports().size(); ++i) {
-                if (!rte_eth_add_rx_callback(engine.port_id(i), 0, random_dst_cb, nullptr)) {
-                    throw std::runtime_error("--bench-random-dst: cannot add an RX callback "
-                                             "(DPDK built without RTE_ETHDEV_RXTX_CALLBACKS?)");
-                }
-            }
-            std::fprintf(stderr, "rsfwd: bench: %zu random destinations stamped on RX\n",
-                         g_random_dst.size());
-        }
+        if (const std::size_t n = install_random_destinations(engine, std::move(random_dst)))
+            std::fprintf(stderr, "rsfwd: bench: %zu random destinations stamped on RX\n", n);
         std::fprintf(stderr, "rsfwd: forwarding on %zu ports with %u workers; API %s\n",
                      engine.ports().size(), engine.workers(),
                      a.socket.empty() ? "off" : a.socket.c_str());
@@ -393,27 +223,7 @@ int run_dpdk(const RunArgs& a, const Config& cfg) {
         engine.flush_publication();
         engine.stop();
         nlohmann::json j = engine.stats_json();
-        if (churn) {
-            const Stats after = engine.stats();
-            std::uint64_t misforwards = 0; // sent anywhere but the churned next hops' port
-            for (const auto& p : after.ports)
-                if (p.name != churn_port) misforwards += p.sw.tx_pkts;
-            for (const auto& p : before.ports)
-                if (p.name != churn_port) misforwards -= p.sw.tx_pkts;
-            j["churn"] = {{"applied", churn->applied()},
-                          {"requested_rate", churn->rate()},
-                          {"rate", std::round(churn->achieved_rate())},
-                          {"update_drops", update_drops(after) - update_drops(before)},
-                          {"misforwards", misforwards},
-                          {"latency_p50_ns", after.publish_p50_ns},
-                          {"latency_p99_ns", after.publish_p99_ns},
-                          {"latency_max_ns", after.publish_max_ns},
-                          {"publications", after.publications - before.publications},
-                          {"control_cpu_share", churn->control_cpu_share()},
-                          {"control_cpu_ns_per_change", churn->control_cpu_ns_per_change()},
-                          {"latency_note", "route event to generation published (workers "
-                                           "switch on their next burst), whole run"}};
-        }
+        if (churn) j["churn"] = churn_report(*churn, before, engine.stats(), churn_port);
         j["control"] =
             nlohmann::json::parse(cp.handle("stats", api::Json::object()).at("control").dump());
         rc = write_stats(j, a.stats_path);
@@ -524,7 +334,7 @@ int run_xdp(const RunArgs& a, const Config& cfg) {
 
 } // namespace
 
-int daemon_main(int argc, char** argv) {
+int run_main(int argc, char** argv) {
     RunArgs a;
     std::vector<std::string> own{"rsfwd run"};
     bool after = false;

@@ -1,4 +1,4 @@
-// dataplane/counters.hpp — per-worker counters: drops by named reason, rx/tx per port.
+// dataplane/worker/counters.hpp — per-worker counters: drops by named reason, rx/tx per port.
 //
 // What: WorkerCounters is written by exactly one worker with plain (non-atomic) increments and
 // read by the control/telemetry threads, which sum them (a torn read is impossible for aligned
@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "control/fib/fib.hpp"
+#include "dataplane/fib/fib.hpp"
 
 namespace rsfwd::dp {
 

@@ -1,4 +1,4 @@
-// control/bgp/tool.cpp — rsfwd-bgp: the BGP speaker from the command line. Runs sessions from
+// control/cmd/rsfwd_bgp.cpp — rsfwd-bgp: the BGP speaker from the command line. Runs sessions from
 // flags, advertises static routes, prints what peers send as JSON lines on stdout, and takes
 // JSON commands on stdin. The interop tests (tests/e2e/bgp) drive it; it is also a quick way to
 // poke at a router:

@@ -1,4 +1,4 @@
-// control/plan_tool.cpp — `rsfwd-plan`: plan_main as a stand-alone tool (tests use it; users
+// control/cmd/rsfwd_plan.cpp — `rsfwd-plan`: plan_main as a stand-alone tool (tests use it; users
 // normally run `rsfwd plan`).
 #include "control/plan.hpp"
 

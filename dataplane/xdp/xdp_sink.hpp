@@ -1,4 +1,4 @@
-// dataplane/xdp_sink.hpp — the ControlPlane's ForwardingSink on the XDP backend
+// dataplane/xdp/xdp_sink.hpp — the ControlPlane's ForwardingSink on the XDP backend
 // (`rsfwd run --backend xdp`): view changes become BPF map updates, counters come from the
 // per-CPU counter map. The kernel keeps ARP, ICMP to us and BGP (XDP_PASS).
 //

@@ -1,4 +1,4 @@
-// dataplane/af_xdp_split.hpp — the engine's side of the AF_XDP control/data split (issue 9).
+// dataplane/engine/af_xdp_split.hpp — the engine's side of the AF_XDP control/data split (issue 9).
 //
 // What: for `net_af_xdp` ports the engine hands DPDK's PMD rsfwd's split program
 // (dataplane/xdp/rsfwd_split.bpf.c) instead of the PMD's default one, so ARP, BGP and ICMP to

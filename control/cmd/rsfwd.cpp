@@ -1,10 +1,10 @@
-// dataplane/main.cpp — `rsfwd`: `plan` (the Route Server dry run, control/plan.hpp) and `run`
+// control/cmd/rsfwd.cpp — `rsfwd`: `plan` (the Route Server dry run, control/plan.hpp) and `run`
 // (the DPDK daemon). Exit status: 0 ok, 1 runtime error, 2 usage or config error.
 #include <cstdio>
 #include <string>
 
+#include "control/cmd/run.hpp"
 #include "control/plan.hpp"
-#include "dataplane/daemon_main.hpp"
 
 namespace {
 
@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (cmd == "plan") return rsfwd::plan_main(argc - 1, argv + 1);
-    if (cmd == "run") return rsfwd::dp::daemon_main(argc - 1, argv + 1);
+    if (cmd == "run") return rsfwd::dp::run_main(argc - 1, argv + 1);
     std::fprintf(stderr, "rsfwd: unknown command '%s' (try --help)\n", cmd.c_str());
     return 2;
 }

@@ -1,4 +1,4 @@
-// dataplane/bench_main.cpp — `rsfwd-bench`: forwarding throughput of the rsfwd worker on one
+// bench/fwd/rsfwd_bench.cpp — `rsfwd-bench`: forwarding throughput of the rsfwd worker on one
 // lcore, against dpdk-testpmd io-forward on the same ports in the same run (not a test).
 //   ports: net_pcap0,rx_pcap=FRAMES,infinite_rx=1 (4096 64-byte IPv4/UDP frames, destinations
 //   drawn from the FIB's covered space) → net_null0,no-rx=1; 8 static next hops on the sink.
@@ -27,8 +27,8 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 
-#include "dataplane/engine.hpp"
-#include "dataplane/packet.hpp"
+#include "dataplane/engine/engine.hpp"
+#include "dataplane/worker/packet.hpp"
 #include "lpm/gen.hpp"
 
 using namespace rsfwd;

@@ -1,6 +1,6 @@
-// dataplane/af_xdp_split.cpp — see af_xdp_split.hpp. Compiled with RSFWD_HAVE_XDP (and
+// dataplane/engine/af_xdp_split.cpp — see af_xdp_split.hpp. Compiled with RSFWD_HAVE_XDP (and
 // linked with dataplane/xdp and libbpf) when meson found libbpf and clang; stubs otherwise.
-#include "dataplane/af_xdp_split.hpp"
+#include "dataplane/engine/af_xdp_split.hpp"
 
 #include <stdexcept>
 

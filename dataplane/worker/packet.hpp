@@ -1,5 +1,5 @@
-// dataplane/packet.hpp — header parsing, RFC 1812 checks and rewrites, shared by the workers,
-// the control thread's exception path and the packet fuzz target.
+// dataplane/worker/packet.hpp — header parsing, RFC 1812 checks and rewrites, shared by the
+// workers, the control thread's exception path and the packet fuzz target.
 //
 // What: pure inline functions over a byte buffer (no mbuf, no DPDK), so they can be fuzzed and
 // unit-tested anywhere. Thread: any. Cost: a few loads per packet; no allocation, noexcept.

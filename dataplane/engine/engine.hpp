@@ -1,6 +1,6 @@
-// dataplane/engine.hpp — the forwarding engine: EAL ports, worker lcores, the control thread's
-// exception path (ARP, ND, ICMP) and FIB publication, counters. `rsfwd run` and the data-plane
-// tests drive it.
+// dataplane/engine/engine.hpp — the forwarding engine: EAL ports, worker lcores, the control
+// thread's exception path (ARP, ND, ICMP) and FIB publication, counters. `rsfwd run` and the
+// data-plane tests drive it.
 //
 // What: Engine(ports, neighbours, options) probes and configures every port (any PMD: vdevs or
 // PCI), sizes the mempool, maps (port, rx queue) → worker lcores, and owns the FibCompiler. Feed
@@ -24,9 +24,9 @@
 #include <nlohmann/json.hpp>
 
 #include "control/fib/compiler.hpp"
-#include "control/fib/publisher.hpp"
 #include "control/model.hpp"
-#include "dataplane/counters.hpp"
+#include "dataplane/fib/publisher.hpp"
+#include "dataplane/worker/counters.hpp"
 
 namespace rsfwd::dp {
 
@@ -131,7 +131,7 @@ nlohmann::json to_json(const Stats& s);
 void eal_init(const std::vector<std::string>& args);
 void eal_cleanup() noexcept;
 
-struct Runtime; // dataplane/runtime.hpp
+struct Runtime; // dataplane/engine/runtime.hpp
 
 class Engine {
 public:

@@ -1,4 +1,4 @@
-// control/api/rsctl.cpp — `rsctl`, the operator's client for a running rsfwd.
+// control/cmd/rsctl.cpp — `rsctl`, the operator's client for a running rsfwd.
 //
 // Every command maps to one API request (control/api/server.hpp). Output is a readable table
 // by default and the daemon's JSON with --json. Exit status: 0 ok, 1 the daemon refused the

@@ -1,4 +1,4 @@
-// dataplane/engine.cpp — port set-up and the control thread's side of the data plane.
+// dataplane/engine/engine.cpp — port set-up and the control thread's side of the data plane.
 // Why it is built this way:
 // - Ports are probed from their device strings after EAL init (rte_dev_probe), so any PMD and
 //   any PCI NIC is configured the same way; offloads are requested only when dev_info lists them
@@ -12,9 +12,9 @@
 // - Neighbour resolution needs no publication: a MAC lands in an 8-byte adjacency slot. Only a
 //   new connected host (first packet to an address on a connected subnet) adds a hosts-table
 //   entry, which rides on the next coalesced publication.
-#include "dataplane/engine.hpp"
+#include "dataplane/engine/engine.hpp"
 
-#include "dataplane/af_xdp_split.hpp"
+#include "dataplane/engine/af_xdp_split.hpp"
 
 #include <algorithm>
 #include <bit>
@@ -45,8 +45,8 @@
 #include <rte_mempool.h>
 #include <rte_telemetry.h>
 
-#include "dataplane/packet.hpp"
-#include "dataplane/runtime.hpp"
+#include "dataplane/engine/runtime.hpp"
+#include "dataplane/worker/packet.hpp"
 
 namespace rsfwd::dp {
 
@@ -216,6 +216,7 @@ Engine::Engine(std::vector<PortSpec> ports, std::vector<NeighbourSpec> neighbour
     : rt_(std::make_unique<Runtime>()) {
     Runtime& rt = *rt_;
     rt.opt = opt;
+    rt.wopt = {opt.icmp_errors, opt.stage_cycles, opt.idle_sleep_us, opt.idle_polls_before_sleep};
     rt.specs = std::move(ports);
     rt.static_neighbours = std::move(neighbours);
     rt.tsc_hz = rte_get_tsc_hz();
@@ -348,7 +349,7 @@ Engine::Engine(std::vector<PortSpec> ports, std::vector<NeighbourSpec> neighbour
         auto ctx = std::make_unique<WorkerCtx>();
         ctx->id = static_cast<unsigned>(w);
         ctx->lcore = used[w];
-        ctx->rt = &rt;
+        ctx->sh = &rt;
         for (const Assign& a : assign)
             if (a.lcore == used[w]) {
                 const auto v =
@@ -623,6 +624,8 @@ void Engine::start() {
         std::make_unique<std::array<std::atomic<std::uint64_t>, 5>[]>(rt.mirror.n_views);
     rt.pub = std::make_unique<fib::Publisher>(static_cast<unsigned>(rt.workers.size()),
                                               std::move(g), po);
+    rt.handoff = &rt.pub->handoff();
+    rt.adj = &rt.comp->adjacencies();
     rt.nstate.resize(rt.comp->adjacencies().capacity());
     rt.icmp_tokens = rt.opt.icmp_burst;
     rt.icmp_refill_tsc = rte_rdtsc();

@@ -1,4 +1,4 @@
-// dataplane/xdp/rsfwd_xdp_main.cpp — `rsfwd-xdp`: the XDP backend and the AF_XDP split program
+// control/cmd/rsfwd_xdp.cpp — `rsfwd-xdp`: the XDP backend and the AF_XDP split program
 // as a standalone tool, until `rsfwd run --backend xdp` drives XdpBackend from the control plane.
 //
 //   rsfwd-xdp forward --port r1=vnet --port r2=vnet --config routes.txt [--stdin]

@@ -1,10 +1,10 @@
-// dataplane/worker.cpp — the worker loop. Why it looks like this:
+// dataplane/worker/worker.cpp — the worker loop. Why it looks like this:
 // - One straight pipeline per burst (STYLE.md): parse into flat key arrays, one bulk lookup per
 //   family in the ingress port's view (a burst comes from one rx queue, hence one port, hence
 //   one view), then resolution and rewrite, then per-port TX buffers flushed once per loop.
 // - The generation pointer is re-read only at the top of a loop (worker_poll), so every packet of
 //   a burst is looked up in exactly one generation; quiescence is reported at the same place.
-// - Adjacency slots are single 8-byte atomics (see control/fib/fib.hpp): ARP resolution reaches
+// - Adjacency slots are single 8-byte atomics (see dataplane/fib/fib.hpp): ARP resolution reaches
 //   workers without a publication.
 // - Nothing here allocates, locks, logs, throws or makes a syscall; exceptions go to the control
 //   thread on an SP/SC ring and a full ring is a counted drop.
@@ -15,8 +15,8 @@
 #include <rte_ethdev.h>
 #include <rte_prefetch.h>
 
-#include "dataplane/packet.hpp"
-#include "dataplane/runtime.hpp"
+#include "dataplane/worker/packet.hpp"
+#include "dataplane/worker/worker.hpp"
 
 namespace rsfwd::dp {
 
@@ -48,13 +48,13 @@ inline void punt(WorkerCtx& w, rte_mbuf* m, Punt reason, std::uint16_t l3_off, s
 inline void drop_with_error(WorkerCtx& w, rte_mbuf* m, Drop d, Punt reason, std::uint16_t l3_off,
                             std::uint16_t view) noexcept {
     ++w.counters.drops[static_cast<std::size_t>(d)];
-    if (!w.rt->opt.icmp_errors) {
+    if (!w.sh->wopt.icmp_errors) {
         rte_pktmbuf_free(m);
         return;
     }
     if (w.err_tokens == 0) {
         const std::uint64_t now = rte_rdtsc();
-        if (now - w.err_refill_tsc < w.rt->tsc_hz / 1000) {
+        if (now - w.err_refill_tsc < w.sh->tsc_hz / 1000) {
             rte_pktmbuf_free(m);
             return;
         }
@@ -204,7 +204,7 @@ template <class F>
     } else {
         std::uint8_t dst[8];
         std::memcpy(dst, &slot, 8); // little endian: bytes 0..5 are the MAC
-        rewrite_l2(frame, off, F::ethertype, dst, w.rt->mac_by_id[port].data());
+        rewrite_l2(frame, off, F::ethertype, dst, w.sh->mac_by_id[port].data());
         rte_pktmbuf_adj(m, static_cast<std::uint16_t>(off - 14));
     }
     *r.tail++ = m;
@@ -285,8 +285,8 @@ resolve_hosts(WorkerCtx& w, const fib::Generation& gen, const ResolveCtx& x, con
 // parse and lookup loops, gcc kept the TX run in stack slots, a store-forwarding chain again.
 [[gnu::noinline]] void resolve_burst(WorkerCtx& w, const fib::Generation& gen, const RxQueue& q,
                                      rte_mbuf** pkts, BurstState& s) noexcept {
-    const ResolveCtx x{w.rt->comp->adjacencies().slots(), w.rt->mac64_by_id.data(),
-                       gen.groups.data(), gen.groups.size()};
+    const ResolveCtx x{w.sh->adj->slots(), w.sh->mac64_by_id.data(), gen.groups.data(),
+                       gen.groups.size()};
     TxRun run;
     resolve_groups(w, x, q, pkts, s.f4, s, run);
     resolve_groups(w, x, q, pkts, s.f6, s, run);
@@ -380,7 +380,7 @@ static_assert(std::endian::native == std::endian::little);
 template <bool Cycles>
 void process_burst(WorkerCtx& w, const fib::Generation& gen, const RxQueue& q, rte_mbuf** pkts,
                    unsigned n, std::uint64_t& t) noexcept {
-    Runtime& rt = *w.rt;
+    const WorkerShared& rt = *w.sh;
     WorkerCounters& c = w.counters;
     auto stage = [&](Stage s) {
         if constexpr (Cycles) {
@@ -462,14 +462,14 @@ void process_burst(WorkerCtx& w, const fib::Generation& gen, const RxQueue& q, r
 
 template <bool Cycles>
 void loop(WorkerCtx& w) noexcept {
-    Runtime& rt = *w.rt;
-    fib::Publisher& pub = *rt.pub;
+    const WorkerShared& rt = *w.sh;
+    fib::Handoff& pub = *rt.handoff;
     WorkerCounters& c = w.counters;
     const fib::Generation* gen = fib::worker_online(pub, w.id);
     std::array<rte_mbuf*, burst_size> pkts;
     std::uint64_t t = 0;
-    const std::uint32_t sleep_us = rt.opt.idle_sleep_us;
-    const std::uint32_t polls_before_sleep = rt.opt.idle_polls_before_sleep;
+    const std::uint32_t sleep_us = rt.wopt.idle_sleep_us;
+    const std::uint32_t polls_before_sleep = rt.wopt.idle_polls_before_sleep;
     std::uint32_t idle = 0;
     for (;;) {
         const bool stopping = rt.stop_workers.load(std::memory_order_relaxed);
@@ -502,7 +502,7 @@ void loop(WorkerCtx& w) noexcept {
             c.stage_cycles[static_cast<std::size_t>(Stage::tx)] += now - t;
         }
         c.busy_loops += busy;
-        // Idle back-off (EngineOptions::idle_sleep_us), off by default. A sleeping worker
+        // Idle back-off (WorkerOptions::idle_sleep_us), off by default. A sleeping worker
         // reports quiescence at most N µs late: FIB publication and reclamation wait that long.
         if (busy || ni != 0) {
             idle = 0;
@@ -519,7 +519,7 @@ void loop(WorkerCtx& w) noexcept {
 
 int worker_main(void* arg) {
     auto& w = *static_cast<WorkerCtx*>(arg);
-    if (w.rt->opt.stage_cycles)
+    if (w.sh->wopt.stage_cycles)
         loop<true>(w);
     else
         loop<false>(w);

@@ -1,4 +1,4 @@
-// control/fib/fib.hpp — the forwarding state the workers read: one FIB generation (per-view LPM
+// dataplane/fib/fib.hpp — the forwarding state the workers read: one FIB generation (per-view LPM
 // tables, next-hop groups, connected-host table) and the adjacency slot array.
 //
 // What: a Generation is an immutable-while-published snapshot. The control thread owns two of
