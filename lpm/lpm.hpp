@@ -94,7 +94,7 @@ public:
     // A hint, no effect on results: start fetching the root entry a later lookup of `addr`
     // reads. For callers that learn keys some time before their bulk lookup, so that the first
     // of the lookup's two dependent misses is under way by the time lookup_bulk runs. (The data
-    // plane does not use it: measured no faster than lookup_bulk's own root prefetches, see
+    // plane does not use it: no faster than lookup_bulk's own root prefetches, see
     // lpm/README.md, "Prefetch hints".)
     void prefetch(std::uint32_t addr) const noexcept {
         t_.visit([&](const auto& t) { t.prefetch(addr); });

@@ -48,9 +48,8 @@ struct V4 {
     static constexpr unsigned R = 18; // 18 + 6 = 24: a /19../24 ends in one compact block
     static constexpr unsigned R_small = 8;
     // Past /14 a key walks two or more node levels under the 8-bit root (a /24: three, through
-    // the bulk path's walk) against one compact block under the 18-bit one: `rsfwd run`
-    // forwarded a 16-route BGP-shaped FIB at 21.4-21.6 Mpps with the small root, 26.5-28.9
-    // with the big one (lpm/README.md, "Small tables").
+    // the bulk path's walk) against one compact block under the 18-bit one, so a small
+    // BGP-shaped table forwards faster with the big root (lpm/README.md, "Small tables").
     static constexpr unsigned deep_len = R_small + 6;
 };
 struct V6 {
@@ -58,8 +57,8 @@ struct V6 {
     static constexpr unsigned W = 128;
     static constexpr unsigned R = 18; // /48s end in the 5th node level (16 would need 6)
     static constexpr unsigned R_small = 8;
-    // Size alone decides: a /48 walks node levels under either root (5 vs 7), and a 16-route
-    // IPv6 FIB forwarded as fast as a 1k-route one (big root) did.
+    // Size alone decides: a /48 walks node levels under either root (5 vs 7), so depth buys
+    // nothing here (lpm/README.md, "Small tables").
     static constexpr unsigned deep_len = W;
 };
 // A table switches to the big root when it grows past small_max routes (or takes a route longer
@@ -87,7 +86,7 @@ struct NodeInfo {
 };
 
 // Lookup-root entries (lroot_), 32 bits:
-//   0xxx…  a leaf: the public next hop (0..max_nexthop). Never written since Nov 26: a slot
+//   0xxx…  a leaf: the public next hop (0..max_nexthop). No longer written: a slot
 //          whose control entry is a leaf points to a 1-run class-0 block of that leaf (lblk_;
 //          one block per leaf value, shared by the slots), so the IPv4 bulk lookup
 //          (lookup_burst4) has no leaf/block select and relies on every entry being a block or
@@ -140,10 +139,9 @@ template <class V>
 // functions below (prefetch, prefetch_next: a prefetch is their only effect) whenever they were
 // called through Dual::visit's lambda, as Table4/Table6 do: IPA pure-const analysis finds the
 // lambda side-effect free, and a call to such a function with a void result is dead code.
-// Table4::prefetch and prefetch_next compiled to a bare `ret` from their introduction until
-// Nov 26, so the data plane's parse loop never prefetched a root line (tests/unit/lpm checks the
-// instruction is there). An asm statement with volatile is kept. The lookups' own prefetches
-// sit in functions that store results, and stay __builtin_prefetch.
+// Table4::prefetch and prefetch_next once compiled to a bare `ret` that way (tests/unit/lpm
+// checks the instruction is there). An asm statement with volatile is kept. The lookups' own
+// prefetches sit in functions that store results, and stay __builtin_prefetch.
 inline void prefetch_hint(const void* p) noexcept {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
     asm volatile("prefetcht0 %0" : : "m"(*static_cast<const char*>(p)));
@@ -462,9 +460,8 @@ public:
     // the compact and leaf keys (branch-free); (4) keys still at nodes walk on, one level per
     // round for all of them (walk_burst). conv(in[i]) yields the Key. IPv4 has its own version
     // (lookup_burst4): there nearly every key ends in a compact block.
-    // Nov 26, measured in one process against the previous version (all keys through pass 3, the
-    // root-level node as the walk's first round, positions from the 128-bit key): 250k IPv6
-    // table, bulk32 0.79-0.82x the cycles, bulk64 0.77-0.79x (lpm/README.md).
+    // Cheaper than sending every key through pass 3 with the root-level node as the walk's
+    // first round (lpm/README.md has the measurement).
     // RootsPrefetched: the caller issued prefetch() for every key (IPv4 only; ignored for IPv6).
     template <unsigned MaxBurst, bool RootsPrefetched = false, class In, class Conv>
     void lookup_burst(const In* in, std::uint32_t* out, unsigned n, Conv conv) const noexcept {
@@ -532,8 +529,8 @@ public:
         }
         // (4) Keys still at nodes walk on, one level per round for all of them (as walk_burst,
         // which lookup_burst4 uses). Written out here: as a call, an always_inline call or with
-        // a step helper, gcc's code ran the 250k IPv6 bulk lookups 10-25 % slower (lpm_bench,
-        // alternating binaries, Nov 26). hi[] gives every position down to /64 (every /48).
+        // a step helper, gcc's code ran the IPv6 bulk lookups slower (lpm/README.md). hi[] gives
+        // every position down to /64 (every /48).
         unsigned off = r + S;
         while (m != 0) {
             unsigned m2 = 0;
@@ -569,15 +566,14 @@ public:
     }
 
     // lookup_burst for IPv4: the same passes with about half the instructions per key (the
-    // bulk cost is half instructions, half memory; a hot 4096-key set went from 12.5 to 7.8
-    // cycles/lookup): 32-bit shifts (no 64-bit widening), loops unrolled, no leaf/block select
-    // (every root entry is a block or a node, see sync), and no per-key bookkeeping for keys at
-    // nodes (0.6 % of uniform keys): pass 2 prefetches their node behind a rarely taken branch
-    // and raises a flag, and only a burst with the flag set lists them. The second line of a
-    // class-3 block (2.6 % of keys) is also prefetched behind a branch: cheaper than the five
-    // instructions of a branch-free address.
-    // With RootsPrefetched the first pass only copies the keys: the caller's prefetch() calls
-    // fetched the root lines.
+    // bulk cost is half instructions, half memory; lpm/README.md): 32-bit shifts (no 64-bit
+    // widening), loops unrolled, no leaf/block select (every root entry is a block or a node, see
+    // sync), and no per-key bookkeeping for keys at nodes (0.6 % of uniform keys): pass 2
+    // prefetches their node behind a rarely taken branch and raises a flag, and only a burst with
+    // the flag set lists them. The second line of a class-3 block (2.6 % of keys) is also
+    // prefetched behind a branch: cheaper than the five instructions of a branch-free address. With
+    // RootsPrefetched the first pass only copies the keys: the caller's prefetch() calls fetched
+    // the root lines.
     template <unsigned MaxBurst, bool RootsPrefetched, class In, class Conv>
     void lookup_burst4(const In* in, std::uint32_t* out, unsigned n, Conv conv) const noexcept {
         std::uint32_t k[MaxBurst];
@@ -668,8 +664,8 @@ private:
         const Node* nodes = nodes_.v.data();
         const L* leaves = leaves_.v.data();
         // All active keys sit at the same depth in every round, so one offset serves all. (A
-        // cmov-only variant of this loop measured 5-10 % slower on IPv6: the child/leaf branch
-        // is mostly "child" above the last level and predicts well.)
+        // cmov-only variant of this loop is slower on IPv6: the child/leaf branch is mostly
+        // "child" above the last level and predicts well.)
         // Positions in the top 64 bits (every level down to /64: all of IPv4, every /48) come
         // from hi[] with two 64-bit shifts; the test is per round, not per key (as a per-key
         // select gcc computed the 128-bit shift for every key: ~8 % of the IPv6 bulk cost).
