@@ -6,6 +6,11 @@
 // (unrecognized well-known attribute).
 #include "control/bgp/codec.hpp"
 
+#include "control/bgp/as_path.hpp"
+#include "control/bgp/errors.hpp"
+#include "control/bgp/nlri.hpp"
+#include "control/bgp/wire.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -17,208 +22,8 @@ namespace rsfwd::bgp {
 
 namespace {
 
-// Bounds-checked big-endian reader over a span. Reads past the end set `bad` and return 0.
-class Reader {
-public:
-    explicit Reader(std::span<const std::uint8_t> d) : d_(d) {}
-    [[nodiscard]] std::size_t left() const noexcept { return d_.size() - pos_; }
-    [[nodiscard]] std::size_t pos() const noexcept { return pos_; }
-    [[nodiscard]] bool empty() const noexcept { return pos_ >= d_.size(); }
-    [[nodiscard]] bool bad() const noexcept { return bad_; }
-    std::uint8_t u8() {
-        if (left() < 1) return fail();
-        return d_[pos_++];
-    }
-    std::uint16_t u16() {
-        if (left() < 2) return fail();
-        const auto v = static_cast<std::uint16_t>((d_[pos_] << 8) | d_[pos_ + 1]);
-        pos_ += 2;
-        return v;
-    }
-    std::uint32_t u32() {
-        if (left() < 4) return fail();
-        const std::uint32_t v = (std::uint32_t{d_[pos_]} << 24) |
-                                (std::uint32_t{d_[pos_ + 1]} << 16) |
-                                (std::uint32_t{d_[pos_ + 2]} << 8) | std::uint32_t{d_[pos_ + 3]};
-        pos_ += 4;
-        return v;
-    }
-    // A sub-span of n bytes; empty and bad when fewer remain.
-    std::span<const std::uint8_t> take(std::size_t n) {
-        if (left() < n) {
-            fail();
-            return {};
-        }
-        auto s = d_.subspan(pos_, n);
-        pos_ += n;
-        return s;
-    }
-
-private:
-    std::uint8_t fail() {
-        bad_ = true;
-        pos_ = d_.size();
-        return 0;
-    }
-    std::span<const std::uint8_t> d_;
-    std::size_t pos_ = 0;
-    bool bad_ = false;
-};
-
-class Writer {
-public:
-    std::vector<std::uint8_t> out;
-    void u8(std::uint8_t v) { out.push_back(v); }
-    void u16(std::uint16_t v) {
-        out.push_back(static_cast<std::uint8_t>(v >> 8));
-        out.push_back(static_cast<std::uint8_t>(v));
-    }
-    void u32(std::uint32_t v) {
-        for (int s = 24; s >= 0; s -= 8) out.push_back(static_cast<std::uint8_t>(v >> s));
-    }
-    void bytes(std::span<const std::uint8_t> b) { out.insert(out.end(), b.begin(), b.end()); }
-    void put16(std::size_t at, std::uint16_t v) {
-        out[at] = static_cast<std::uint8_t>(v >> 8);
-        out[at + 1] = static_cast<std::uint8_t>(v);
-    }
-};
-
 std::vector<std::uint8_t> u16_bytes(std::size_t v) {
     return {static_cast<std::uint8_t>(v >> 8), static_cast<std::uint8_t>(v)};
-}
-
-DecodeResult reset(std::uint8_t code, std::uint8_t subcode, std::vector<std::uint8_t> data,
-                   std::string why) {
-    DecodeResult r;
-    r.action = ErrorAction::session_reset;
-    r.notification = Notification{code, subcode, std::move(data)};
-    r.problems.push_back(std::move(why));
-    return r;
-}
-
-void raise(DecodeResult& r, ErrorAction a, std::string why) {
-    if (a > r.action) r.action = a;
-    r.problems.push_back(std::move(why));
-}
-
-int prefix_bytes(int len) {
-    return (len + 7) / 8;
-}
-
-// Parses a run of NLRI (RFC 4271 §4.3 / RFC 4760 §5). false on a syntax error.
-bool parse_nlri(std::span<const std::uint8_t> data, Family fam, std::vector<Prefix>& out,
-                std::string& why) {
-    Reader r(data);
-    const int width = fam == Family::v4 ? 32 : 128;
-    while (!r.empty()) {
-        const int len = r.u8();
-        if (len > width) {
-            why = fmt::format("NLRI prefix length {} > {}", len, width);
-            return false;
-        }
-        auto bytes = r.take(static_cast<std::size_t>(prefix_bytes(len)));
-        if (r.bad()) {
-            why = fmt::format("NLRI prefix /{} truncated", len);
-            return false;
-        }
-        IpAddr a;
-        a.family = fam;
-        std::copy(bytes.begin(), bytes.end(), a.bytes.begin());
-        out.push_back(Prefix::make(a, len));
-    }
-    return true;
-}
-
-void write_prefix(Writer& w, const Prefix& p) {
-    w.u8(p.len);
-    const int n = prefix_bytes(p.len);
-    for (int i = 0; i < n; ++i) w.u8(p.addr.bytes[static_cast<std::size_t>(i)]);
-}
-
-std::size_t prefix_wire_len(const Prefix& p) {
-    return 1 + static_cast<std::size_t>(prefix_bytes(p.len));
-}
-
-// AS_PATH / AS4_PATH segments. false (with why) on any malformation (RFC 7606 §7.2).
-bool parse_as_path(std::span<const std::uint8_t> data, int asn_bytes, AsPath& out,
-                   std::string& why) {
-    Reader r(data);
-    while (!r.empty()) {
-        const auto type = r.u8();
-        const auto count = r.u8();
-        if (r.bad()) {
-            why = "AS_PATH segment header truncated";
-            return false;
-        }
-        if (type < 1 || type > 4) {
-            why = fmt::format("AS_PATH segment type {}", type);
-            return false;
-        }
-        if (count == 0) {
-            why = "AS_PATH segment of length 0";
-            return false;
-        }
-        if (r.left() < static_cast<std::size_t>(count) * static_cast<std::size_t>(asn_bytes)) {
-            why = "AS_PATH segment overruns the attribute";
-            return false;
-        }
-        AsPathSegment seg;
-        seg.type = static_cast<AsPathSegment::Type>(type);
-        seg.asns.reserve(count);
-        for (int i = 0; i < count; ++i) seg.asns.push_back(asn_bytes == 4 ? r.u32() : r.u16());
-        out.segments.push_back(std::move(seg));
-    }
-    return true;
-}
-
-bool is_confed(const AsPathSegment& s) {
-    return s.type == AsPathSegment::confed_sequence || s.type == AsPathSegment::confed_set;
-}
-
-// RFC 4271 §9.1.2.2 / RFC 5065 path length, as RFC 6793 §4.2.3 uses it.
-std::size_t merge_count(const AsPath& p) {
-    std::size_t n = 0;
-    for (const auto& s : p.segments) {
-        if (s.type == AsPathSegment::sequence)
-            n += s.asns.size();
-        else if (s.type == AsPathSegment::set)
-            n += 1;
-    }
-    return n;
-}
-
-// RFC 6793 §4.2.3: the leading (n2 - n4) ASes of AS_PATH, then AS4_PATH.
-AsPath merge_as4(const AsPath& as_path, const AsPath& as4_path) {
-    const std::size_t n2 = merge_count(as_path), n4 = merge_count(as4_path);
-    if (n2 < n4) return as_path;
-    std::size_t need = n2 - n4;
-    AsPath out;
-    for (const auto& s : as_path.segments) {
-        if (need == 0) break;
-        if (s.type == AsPathSegment::sequence) {
-            AsPathSegment cut{s.type, {}};
-            const auto take = std::min(need, s.asns.size());
-            cut.asns.assign(s.asns.begin(), s.asns.begin() + static_cast<std::ptrdiff_t>(take));
-            need -= take;
-            out.segments.push_back(std::move(cut));
-        } else if (s.type == AsPathSegment::set) {
-            out.segments.push_back(s);
-            need -= 1;
-        } else {
-            out.segments.push_back(s);
-        }
-    }
-    for (const auto& s : as4_path.segments) {
-        if (!out.segments.empty() && s.type == AsPathSegment::sequence &&
-            out.segments.back().type == AsPathSegment::sequence &&
-            out.segments.back().asns.size() + s.asns.size() <= 255) {
-            auto& back = out.segments.back().asns;
-            back.insert(back.end(), s.asns.begin(), s.asns.end());
-        } else {
-            out.segments.push_back(s);
-        }
-    }
-    return out;
 }
 
 const char* attr_name(std::uint8_t type) {
@@ -281,88 +86,12 @@ std::optional<std::uint8_t> expected_flags(std::uint8_t type) {
     }
 }
 
-std::optional<Family> family_of(std::uint16_t afi, std::uint8_t safi) {
-    if (safi != safi_unicast) return std::nullopt;
-    if (afi == afi_ipv4) return Family::v4;
-    if (afi == afi_ipv6) return Family::v6;
-    return std::nullopt;
-}
-
 bool bad_v4_next_hop(std::uint32_t nh) {
     // 0.0.0.0, class D/E and broadcast are never valid next hops (RFC 4271 §6.3 semantics).
     return nh == 0 || (nh >> 28) >= 0xE;
 }
 
 } // namespace
-
-std::string_view to_string(ErrorAction a) noexcept {
-    switch (a) {
-    case ErrorAction::none:
-        return "none";
-    case ErrorAction::attribute_discard:
-        return "attribute-discard";
-    case ErrorAction::treat_as_withdraw:
-        return "treat-as-withdraw";
-    case ErrorAction::session_reset:
-        return "session-reset";
-    }
-    return "?";
-}
-
-std::string Notification::str() const {
-    static constexpr std::array<const char*, 8> codes{"code 0",
-                                                      "Message Header Error",
-                                                      "OPEN Message Error",
-                                                      "UPDATE Message Error",
-                                                      "Hold Timer Expired",
-                                                      "FSM Error",
-                                                      "Cease",
-                                                      "ROUTE-REFRESH Message Error"};
-    std::string sub;
-    if (code == err::header) {
-        static constexpr std::array<const char*, 4> s{"", "Connection Not Synchronized",
-                                                      "Bad Message Length", "Bad Message Type"};
-        if (subcode < s.size()) sub = s[subcode];
-    } else if (code == err::open) {
-        static constexpr std::array<const char*, 8> s{"",
-                                                      "Unsupported Version Number",
-                                                      "Bad Peer AS",
-                                                      "Bad BGP Identifier",
-                                                      "Unsupported Optional Parameter",
-                                                      "[Deprecated]",
-                                                      "Unacceptable Hold Time",
-                                                      "Unsupported Capability"};
-        if (subcode < s.size()) sub = s[subcode];
-    } else if (code == err::update) {
-        static constexpr std::array<const char*, 12> s{"",
-                                                       "Malformed Attribute List",
-                                                       "Unrecognized Well-known Attribute",
-                                                       "Missing Well-known Attribute",
-                                                       "Attribute Flags Error",
-                                                       "Attribute Length Error",
-                                                       "Invalid ORIGIN Attribute",
-                                                       "[Deprecated]",
-                                                       "Invalid NEXT_HOP Attribute",
-                                                       "Optional Attribute Error",
-                                                       "Invalid Network Field",
-                                                       "Malformed AS_PATH"};
-        if (subcode < s.size()) sub = s[subcode];
-    } else if (code == err::cease) {
-        static constexpr std::array<const char*, 9> s{"",
-                                                      "Maximum Number of Prefixes Reached",
-                                                      "Administrative Shutdown",
-                                                      "Peer De-configured",
-                                                      "Administrative Reset",
-                                                      "Connection Rejected",
-                                                      "Other Configuration Change",
-                                                      "Connection Collision Resolution",
-                                                      "Out of Resources"};
-        if (subcode < s.size()) sub = s[subcode];
-    }
-    const char* c = code < codes.size() ? codes[code] : "unknown code";
-    if (sub.empty()) sub = fmt::format("subcode {}", subcode);
-    return fmt::format("{} / {} ({}/{})", c, sub, code, subcode);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Decoding
@@ -943,34 +672,6 @@ void put_attr(Writer& w, std::uint8_t flags, std::uint8_t type, std::span<const 
     w.bytes(v);
 }
 
-std::vector<std::uint8_t> as_path_bytes(const AsPath& p, int asn_bytes, bool map_trans) {
-    Writer w;
-    for (const auto& s : p.segments) {
-        for (std::size_t i = 0; i < s.asns.size(); i += 255) {
-            const auto n = std::min<std::size_t>(255, s.asns.size() - i);
-            w.u8(s.type);
-            w.u8(static_cast<std::uint8_t>(n));
-            for (std::size_t j = i; j < i + n; ++j) {
-                const auto asn = s.asns[j];
-                if (asn_bytes == 4)
-                    w.u32(asn);
-                else
-                    w.u16(map_trans && asn > 0xFFFF ? as_trans : static_cast<std::uint16_t>(asn));
-            }
-        }
-    }
-    return std::move(w.out);
-}
-
-bool needs_as4(const AsPath& p) {
-    for (const auto& s : p.segments) {
-        for (auto a : s.asns) {
-            if (a > 0xFFFF) return true;
-        }
-    }
-    return false;
-}
-
 // Attributes shared by a group of routes, without the NLRI and MP attributes.
 void write_common_attrs(Writer& w, const Route& r, const UpdateMsg* extras, bool classic_nh,
                         const EncodeContext& ctx) {
@@ -1040,10 +741,6 @@ void write_common_attrs(Writer& w, const Route& r, const UpdateMsg* extras, bool
 
 bool classic_route(const Route& r) {
     return r.prefix.family() == Family::v4 && r.next_hop.is_v4();
-}
-
-std::uint16_t afi_of(Family f) {
-    return f == Family::v6 ? afi_ipv6 : afi_ipv4;
 }
 
 // MP_REACH_NLRI header for (family, next hop), extended length, value length left at 0.
