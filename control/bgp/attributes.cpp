@@ -310,6 +310,19 @@ MaybeReset decode_known(const WireAttr& a, bool flags_ok, const DecodeContext& c
     return std::nullopt;
 }
 
+// The start MP_REACH_NLRI and MP_UNREACH_NLRI share: flags (always extended length, so the
+// caller can patch any size), type, a 2-octet length left at 0, AFI, unicast SAFI. Returns the
+// offset of the length field.
+std::size_t begin_mp(Writer& w, std::uint8_t type, Family fam) {
+    w.u8(attr::flag_optional | attr::flag_extended);
+    w.u8(type);
+    const auto len_at = w.out.size();
+    w.u16(0);
+    w.u16(afi_of(fam));
+    w.u8(safi_unicast);
+    return len_at;
+}
+
 } // namespace
 
 const char* attr_name(std::uint8_t type) {
@@ -456,31 +469,16 @@ void write_common_attrs(Writer& w, const Route& r, const UpdateMsg* extras, bool
 }
 
 std::size_t begin_mp_reach(Writer& w, Family fam, const IpAddr& nh) {
-    w.u8(attr::flag_optional | attr::flag_extended);
-    w.u8(attr::mp_reach);
-    const auto len_at = w.out.size();
-    w.u16(0);
-    w.u16(afi_of(fam));
-    w.u8(safi_unicast);
-    if (nh.is_v4()) {
-        w.u8(4);
-        w.bytes(std::span(nh.bytes.data(), 4));
-    } else {
-        w.u8(16);
-        w.bytes(std::span(nh.bytes.data(), 16));
-    }
-    w.u8(0);
+    const auto len_at = begin_mp(w, attr::mp_reach, fam);
+    const std::uint8_t nh_len = nh.is_v4() ? 4 : 16;
+    w.u8(nh_len);
+    w.bytes(std::span(nh.bytes.data(), nh_len));
+    w.u8(0); // reserved
     return len_at;
 }
 
 std::size_t begin_mp_unreach(Writer& w, Family fam) {
-    w.u8(attr::flag_optional | attr::flag_extended);
-    w.u8(attr::mp_unreach);
-    const auto len_at = w.out.size();
-    w.u16(0);
-    w.u16(afi_of(fam));
-    w.u8(safi_unicast);
-    return len_at;
+    return begin_mp(w, attr::mp_unreach, fam);
 }
 
 } // namespace rsfwd::bgp

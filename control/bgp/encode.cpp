@@ -42,6 +42,107 @@ bool classic_route(const Route& r) {
     return r.prefix.family() == Family::v4 && r.next_hop.is_v4();
 }
 
+// Packing (encode_updates): each helper appends whole messages to `out`, starting a new one
+// when the next prefix would not fit in max_message_len.
+
+// Offset of the total path attribute length of an UPDATE with no classic withdrawn routes.
+constexpr std::size_t attrs_len_at = header_len + 2;
+
+// The withdrawals of one family: IPv4 in the classic field, IPv6 in MP_UNREACH_NLRI.
+void pack_withdrawals(Family fam, std::span<const Prefix> withdrawn,
+                      std::vector<std::vector<std::uint8_t>>& out) {
+    Writer w;
+    std::size_t len_at = 0;
+    std::size_t count = 0;
+    auto start = [&] {
+        w = begin_message(MsgType::update);
+        if (fam == Family::v4) {
+            len_at = w.out.size();
+            w.u16(0);
+        } else {
+            w.u16(0);
+            w.u16(0); // attribute length patched below
+            len_at = begin_mp_unreach(w, fam);
+        }
+        count = 0;
+    };
+    auto flush = [&] {
+        if (count == 0) return;
+        w.patch_len(len_at);
+        if (fam == Family::v6)
+            w.patch_len(attrs_len_at);
+        else
+            w.u16(0); // total path attribute length
+        out.push_back(finish(w));
+    };
+    start();
+    const std::size_t extra = fam == Family::v4 ? 2 : 0; // room for the attribute length
+    for (const auto& p : withdrawn) {
+        if (p.family() != fam) continue;
+        if (w.out.size() + prefix_wire_len(p) + extra > max_message_len) {
+            flush();
+            start();
+        }
+        write_prefix(w, p);
+        ++count;
+    }
+    flush();
+}
+
+// The routes of one attribute group (same attributes and transit attributes, only prefixes
+// differ). false when the attributes alone leave no room for a prefix: nothing is sent.
+bool pack_group(const std::vector<const Route*>& routes, const std::vector<RawAttr>& transit,
+                const EncodeContext& ctx, std::vector<std::vector<std::uint8_t>>& out) {
+    const Route& first = *routes.front();
+    const bool classic = classic_route(first);
+    UpdateMsg extras_msg;
+    extras_msg.unknown_transitive = transit;
+    const UpdateMsg* extras = transit.empty() ? nullptr : &extras_msg;
+    // Written once per group: before the NLRI (classic) or after MP_REACH's NLRI.
+    Writer attrs;
+    write_common_attrs(attrs, first, extras, classic, ctx);
+    // A path so long that one route does not fit in 4096 bytes cannot be sent at all.
+    const std::size_t mp_overhead = classic ? 0 : 4 + 5 + 16 + 1;
+    if (23 + mp_overhead + attrs.out.size() + 17 > max_message_len) return false;
+
+    Writer w;
+    std::size_t mp_len_at = 0, alen_at = 0, count = 0;
+    auto start = [&] {
+        w = begin_message(MsgType::update);
+        w.u16(0);
+        alen_at = w.out.size();
+        w.u16(0);
+        if (classic) {
+            w.bytes(attrs.out);
+            w.patch_len(alen_at);
+        } else {
+            mp_len_at = begin_mp_reach(w, first.prefix.family(), first.next_hop);
+        }
+        count = 0;
+    };
+    auto flush = [&] {
+        if (count == 0) return;
+        if (!classic) {
+            w.patch_len(mp_len_at);
+            w.bytes(attrs.out);
+            w.patch_len(alen_at);
+        }
+        out.push_back(finish(w));
+    };
+    start();
+    const std::size_t room = classic ? 0 : attrs.out.size();
+    for (const Route* r : routes) {
+        if (w.out.size() + prefix_wire_len(r->prefix) + room > max_message_len) {
+            flush();
+            start();
+        }
+        write_prefix(w, r->prefix);
+        ++count;
+    }
+    flush();
+    return true;
+}
+
 } // namespace
 
 std::vector<std::uint8_t> encode_open(const OpenMsg& o) {
@@ -133,7 +234,7 @@ std::vector<std::uint8_t> encode_update(const UpdateMsg& u, const EncodeContext&
         else
             has_v6_withdraw = true;
     }
-    w.put16(wlen_at, static_cast<std::uint16_t>(w.out.size() - wlen_at - 2));
+    w.patch_len(wlen_at);
     const auto alen_at = w.out.size();
     w.u16(0);
     // RFC 7606 §5.1: MP_REACH / MP_UNREACH first.
@@ -142,7 +243,7 @@ std::vector<std::uint8_t> encode_update(const UpdateMsg& u, const EncodeContext&
         for (const auto& p : u.withdrawn) {
             if (p.family() == Family::v6) write_prefix(w, p);
         }
-        w.put16(at, static_cast<std::uint16_t>(w.out.size() - at - 2));
+        w.patch_len(at);
     }
     bool classic = false;
     if (!u.announced.empty()) {
@@ -151,11 +252,11 @@ std::vector<std::uint8_t> encode_update(const UpdateMsg& u, const EncodeContext&
         if (!classic) {
             const auto at = begin_mp_reach(w, first.prefix.family(), first.next_hop);
             for (const auto& r : u.announced) write_prefix(w, r.prefix);
-            w.put16(at, static_cast<std::uint16_t>(w.out.size() - at - 2));
+            w.patch_len(at);
         }
         write_common_attrs(w, first, &u, classic, ctx);
     }
-    w.put16(alen_at, static_cast<std::uint16_t>(w.out.size() - alen_at - 2));
+    w.patch_len(alen_at);
     if (classic) {
         for (const auto& r : u.announced) write_prefix(w, r.prefix);
     }
@@ -174,47 +275,7 @@ encode_updates(std::span<const Route> announced,
                std::span<const std::vector<RawAttr>* const> transit,
                std::span<const Prefix> withdrawn, const EncodeContext& ctx, std::size_t* dropped) {
     std::vector<std::vector<std::uint8_t>> out;
-    constexpr std::size_t limit = max_message_len;
-
-    // Withdrawals: IPv4 in the classic field (fixed overhead 23 bytes), IPv6 in MP_UNREACH.
-    for (const Family fam : {Family::v4, Family::v6}) {
-        Writer w;
-        std::size_t len_at = 0;
-        std::size_t count = 0;
-        auto start = [&] {
-            w = begin_message(MsgType::update);
-            if (fam == Family::v4) {
-                len_at = w.out.size();
-                w.u16(0);
-            } else {
-                w.u16(0);
-                w.u16(0); // attribute length patched below
-                len_at = begin_mp_unreach(w, fam);
-            }
-            count = 0;
-        };
-        auto flush = [&] {
-            if (count == 0) return;
-            w.put16(len_at, static_cast<std::uint16_t>(w.out.size() - len_at - 2));
-            if (fam == Family::v6)
-                w.put16(21, static_cast<std::uint16_t>(w.out.size() - 23));
-            else
-                w.u16(0); // total path attribute length
-            out.push_back(finish(w));
-        };
-        start();
-        for (const auto& p : withdrawn) {
-            if (p.family() != fam) continue;
-            const std::size_t extra = fam == Family::v4 ? 2 : 0; // room for the attr length
-            if (w.out.size() + prefix_wire_len(p) + extra > limit) {
-                flush();
-                start();
-            }
-            write_prefix(w, p);
-            ++count;
-        }
-        flush();
-    }
+    for (const Family fam : {Family::v4, Family::v6}) pack_withdrawals(fam, withdrawn, out);
 
     // Announcements grouped by attributes (the route with its prefix cleared, plus the transit
     // attributes, is the key).
@@ -227,61 +288,7 @@ encode_updates(std::span<const Route> announced,
         groups[std::move(key)].push_back(&r);
     }
     for (const auto& [key, routes] : groups) {
-        const Route& first = *routes.front();
-        const bool classic = classic_route(first);
-        UpdateMsg extras_msg;
-        extras_msg.unknown_transitive = key.second;
-        const UpdateMsg* extras = key.second.empty() ? nullptr : &extras_msg;
-        Writer w;
-        std::size_t mp_len_at = 0, alen_at = 0, count = 0;
-        auto start = [&] {
-            w = begin_message(MsgType::update);
-            w.u16(0);
-            alen_at = w.out.size();
-            w.u16(0);
-            if (!classic) mp_len_at = begin_mp_reach(w, first.prefix.family(), first.next_hop);
-            if (classic) {
-                write_common_attrs(w, first, extras, true, ctx);
-                w.put16(alen_at, static_cast<std::uint16_t>(w.out.size() - alen_at - 2));
-            }
-            count = 0;
-        };
-        std::vector<std::uint8_t> tail; // non-MP attributes, appended after MP_REACH's NLRI
-        if (!classic) {
-            Writer t;
-            write_common_attrs(t, first, extras, false, ctx);
-            tail = std::move(t.out);
-        }
-        // A path so long that one route does not fit in 4096 bytes cannot be sent at all.
-        {
-            Writer probe;
-            write_common_attrs(probe, first, extras, classic, ctx);
-            const std::size_t mp_overhead = classic ? 0 : 4 + 5 + 16 + 1;
-            if (23 + mp_overhead + probe.out.size() + 17 > limit) {
-                if (dropped) *dropped += routes.size();
-                continue;
-            }
-        }
-        auto flush = [&] {
-            if (count == 0) return;
-            if (!classic) {
-                w.put16(mp_len_at, static_cast<std::uint16_t>(w.out.size() - mp_len_at - 2));
-                w.bytes(tail);
-                w.put16(alen_at, static_cast<std::uint16_t>(w.out.size() - alen_at - 2));
-            }
-            out.push_back(finish(w));
-        };
-        start();
-        for (const Route* r : routes) {
-            const std::size_t room = classic ? 0 : tail.size();
-            if (w.out.size() + prefix_wire_len(r->prefix) + room > limit) {
-                flush();
-                start();
-            }
-            write_prefix(w, r->prefix);
-            ++count;
-        }
-        flush();
+        if (!pack_group(routes, key.second, ctx, out) && dropped) *dropped += routes.size();
     }
     return out;
 }

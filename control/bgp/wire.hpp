@@ -80,6 +80,8 @@ public:
         out[at] = static_cast<std::uint8_t>(v >> 8);
         out[at + 1] = static_cast<std::uint8_t>(v);
     }
+    // Sets the 2-octet length field at `at` to the number of bytes written after it.
+    void patch_len(std::size_t at) { put16(at, static_cast<std::uint16_t>(out.size() - at - 2)); }
 };
 
 } // namespace rsfwd::bgp
