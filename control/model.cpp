@@ -61,8 +61,11 @@ Prefix Prefix::make(const IpAddr& addr, int len) noexcept {
     const int width = addr.bit_width();
     len = std::clamp(len, 0, width);
     p.len = static_cast<std::uint8_t>(len);
-    for (int i = len; i < 128; ++i)
-        p.addr.bytes[i / 8] &= static_cast<std::uint8_t>(~(0x80u >> (i % 8)));
+    // Byte masks, not a loop per bit: the FIB compiler masks every prefix it is given.
+    for (int i = 0; i < 16; ++i) {
+        const int keep = std::clamp(len - 8 * i, 0, 8);
+        p.addr.bytes[static_cast<std::size_t>(i)] &= static_cast<std::uint8_t>(0xFF00u >> keep);
+    }
     return p;
 }
 
@@ -260,6 +263,15 @@ std::string_view to_string(RouteSource s) noexcept {
         return "udr";
     }
     return "?";
+}
+
+} // namespace rsfwd
+
+namespace rsfwd {
+
+void NextHops::sort_unique() noexcept {
+    std::sort(a_.begin(), a_.begin() + n_);
+    n_ = static_cast<std::uint8_t>(std::unique(a_.begin(), a_.begin() + n_) - a_.begin());
 }
 
 } // namespace rsfwd

@@ -5,9 +5,11 @@
 // Cost: value types; a Route owns small vectors (AS path, communities) — copy deliberately.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <compare>
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -137,8 +139,10 @@ struct Route {
 // Views (ROUTE_SERVER.md "The emulated world")
 // ---------------------------------------------------------------------------------------------
 
-// A view names one FIB: "vnet", "er/<circuit>", "vpn/<site>".
+// A view names one FIB: "vnet", "er/<circuit>", "vpn/<site>". Changes carry its ViewId: the
+// index in RouteServer::views() (fixed for the process lifetime), never the name.
 using ViewName = std::string;
+using ViewId = std::uint16_t;
 
 // Where an effective route came from, as the VM's effective-routes table would label it.
 enum class RouteSource : std::uint8_t {
@@ -150,19 +154,64 @@ enum class RouteSource : std::uint8_t {
 };
 std::string_view to_string(RouteSource s) noexcept;
 
+// Up to 8 equal-cost next hops (D7), held inline: a route change allocates nothing. Producers
+// keep them sorted and unique (the policy does; sort_unique() for others).
+class NextHops {
+public:
+    static constexpr std::size_t capacity = 8;
+
+    NextHops() = default;
+    NextHops(std::initializer_list<IpAddr> l) {
+        for (const IpAddr& a : l) push_back(a);
+    }
+    // Appends. A ninth next hop is not kept (D7: at most 8 paths) but marks the set overflowed,
+    // so that a consumer can refuse the route instead of silently using 8 of its paths.
+    void push_back(const IpAddr& a) noexcept {
+        if (n_ < capacity)
+            a_[n_++] = a;
+        else
+            overflowed_ = true;
+    }
+    void sort_unique() noexcept;
+    void clear() noexcept {
+        n_ = 0;
+        overflowed_ = false;
+    }
+
+    [[nodiscard]] std::size_t size() const noexcept { return n_; }
+    [[nodiscard]] bool empty() const noexcept { return n_ == 0; }
+    [[nodiscard]] bool overflowed() const noexcept { return overflowed_; }
+    [[nodiscard]] const IpAddr& operator[](std::size_t i) const noexcept { return a_[i]; }
+    [[nodiscard]] const IpAddr* begin() const noexcept { return a_.data(); }
+    [[nodiscard]] const IpAddr* end() const noexcept { return a_.data() + n_; }
+
+    friend bool operator==(const NextHops& a, const NextHops& b) noexcept {
+        return a.n_ == b.n_ && a.overflowed_ == b.overflowed_ &&
+               std::equal(a.begin(), a.end(), b.begin());
+    }
+    friend std::strong_ordering operator<=>(const NextHops& a, const NextHops& b) noexcept {
+        return std::lexicographical_compare_three_way(a.begin(), a.end(), b.begin(), b.end());
+    }
+
+private:
+    std::array<IpAddr, capacity> a_{};
+    std::uint8_t n_ = 0;
+    bool overflowed_ = false;
+};
+
 // One effective route of a view. next_hops empty means "connected": the destination itself is
 // the next hop, resolved on the port whose subnet holds it. Otherwise 1..8 equal-cost next-hop
 // addresses (D7), each resolved on the port whose subnet holds it. H1: never an ARS address.
 struct ViewRoute {
     Prefix prefix;
     RouteSource source = RouteSource::vnet_local;
-    std::vector<IpAddr> next_hops; // sorted, unique, ≤ 8
+    NextHops next_hops; // sorted, unique, ≤ 8
     auto operator<=>(const ViewRoute&) const = default;
 };
 
 // A change to one view: upsert (route present) or delete (prefix only).
 struct ViewChange {
-    ViewName view;
+    ViewId view = 0; // RouteServer::views() index
     Prefix prefix;
     std::optional<ViewRoute> route; // nullopt = delete
 };

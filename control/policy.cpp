@@ -465,10 +465,10 @@ PolicyDelta RouteServer::snapshot() const {
         if (routes.empty()) continue;
         d.peers.push_back({p, std::move(routes), {}});
     }
-    for (const auto& v : impl_->view_names) {
-        for (auto& vr : view(v)) {
+    for (std::size_t v = 0; v < impl_->view_names.size(); ++v) {
+        for (auto& vr : view(impl_->view_names[v])) {
             const auto prefix = vr.prefix;
-            d.views.push_back({v, prefix, std::move(vr)});
+            d.views.push_back({static_cast<ViewId>(v), prefix, std::move(vr)});
         }
     }
     return d;

@@ -103,7 +103,7 @@ void RouteServer::Impl::set_out(Builder& b, PrefixInfo& info, std::size_t ord, c
 void RouteServer::Impl::emit_view(Builder& b, std::size_t v, const Prefix& p,
                                   const CompactVr& old_vr, const CompactVr& new_vr) const {
     if (old_vr == new_vr) return;
-    b.views.push_back(ViewChange{view_names[v], p, new_vr.route(p)});
+    b.views.push_back(ViewChange{static_cast<ViewId>(v), p, new_vr.route(p)});
 }
 
 void RouteServer::Impl::export_prefix(Builder& b, const Prefix& p, PrefixInfo& info,

@@ -101,7 +101,6 @@ struct CompactVr {
         ViewRoute vr;
         vr.prefix = p;
         vr.source = src;
-        vr.next_hops.reserve(n);
         for (std::uint8_t i = 0; i < n; ++i) vr.next_hops.push_back(IpAddr::v4(nh[i]));
         return vr;
     }

@@ -114,7 +114,7 @@ void BM_LoadChanges(benchmark::State& state) {
     const auto& vr = view_routes();
     std::vector<ViewChange> ch;
     ch.reserve(vr.size());
-    for (const auto& r : vr) ch.push_back({"vnet", r.prefix, r});
+    for (const auto& r : vr) ch.push_back({0, r.prefix, r});
     for (auto _ : state)
         (void)load_and_publish(state, [&](FibCompiler& c) {
             for (const auto& x : ch) c.change(x);
@@ -138,12 +138,12 @@ void BM_Churn(benchmark::State& state) {
         for (std::size_t k = 0; k < per_batch; ++k) {
             const ViewRoute& r = vr[rng() % vr.size()];
             if (rng() % 4 == 0) {
-                c.change({"vnet", r.prefix, std::nullopt});
+                c.change({0, r.prefix, std::nullopt});
             } else {
                 ViewRoute x = r;
                 x.next_hops = {
                     IpAddr::v4(0x64400000u + 10 + static_cast<std::uint32_t>(rng() % 8))};
-                c.change({"vnet", x.prefix, x});
+                c.change({0, x.prefix, x});
             }
         }
         cpu_change += t.cpu();

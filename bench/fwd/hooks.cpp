@@ -19,7 +19,7 @@ using namespace rsfwd::dp; // the packet helpers (load_be16, ipv4_set_dst)
 // `--bench-routes FILE`: "PREFIX NEXT_HOP" per line ('#' comments), installed straight into the
 // vnet view — bypassing the policy — so that benchmarks can forward on 1M-route FIBs without a
 // 1M-route YAML. Malformed lines stop the start with the line number.
-std::vector<ViewChange> read_bench_routes(const std::string& path) {
+std::vector<ViewChange> read_bench_routes(const std::string& path, ViewId view) {
     std::ifstream in(path);
     if (!in) throw std::runtime_error("cannot read --bench-routes file " + path);
     std::vector<ViewChange> out;
@@ -34,7 +34,7 @@ std::vector<ViewChange> read_bench_routes(const std::string& path) {
                                      ": expected \"PREFIX NEXT_HOP\", got \"" + line + "\"");
         }
         ViewRoute r{*pfx, RouteSource::nva, {*nh}};
-        out.push_back(ViewChange{"vnet", *pfx, std::move(r)});
+        out.push_back(ViewChange{view, *pfx, std::move(r)});
     }
     return out;
 }

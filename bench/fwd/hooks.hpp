@@ -26,8 +26,9 @@ namespace rsfwd::bench {
 
 // `--bench-routes FILE`: "PREFIX NEXT_HOP" per line ('#' comments), installed straight into the
 // vnet view — bypassing the policy — so that benchmarks can forward on 1M-route FIBs without a
-// 1M-route YAML. Malformed lines throw with the line number.
-std::vector<ViewChange> read_bench_routes(const std::string& path);
+// 1M-route YAML. view: the vnet view's id (RouteServer::views()). Malformed lines throw with the
+// line number.
+std::vector<ViewChange> read_bench_routes(const std::string& path, ViewId view);
 
 // `--bench-random-dst N`: N (rounded up to a power of two) random IPv4 destinations covered by
 // the bench routes (else the config's static IPv4 routes); install_random_destinations() adds

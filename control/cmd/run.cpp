@@ -20,6 +20,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -148,6 +149,12 @@ ControlPlaneOptions control_options(const RunArgs& a) {
     return o;
 }
 
+// The policy's id of view vnet, where --bench-routes go.
+ViewId vnet_view(ControlPlane& cp) {
+    const auto& v = cp.policy().views();
+    return static_cast<ViewId>(std::find(v.begin(), v.end(), "vnet") - v.begin());
+}
+
 // rsfwd's own addresses that are not port addresses (ARS, gateway and MSEE personas, BGP
 // local_ip): traffic to them goes to the kernel (XDP_PASS), never through the FIB. Both backends:
 // the XDP one, and the DPDK engine's net_af_xdp ports with the split program.
@@ -182,7 +189,7 @@ int run_dpdk(const RunArgs& a, const Config& cfg) {
         cp.start(); // static routes → compiler; API socket; BGP sessions
         std::vector<ViewChange> bench;
         if (!a.bench_routes.empty()) {
-            bench = read_bench_routes(a.bench_routes);
+            bench = read_bench_routes(a.bench_routes, vnet_view(cp));
             sink.apply(bench);
             std::fprintf(stderr, "rsfwd: %zu bench routes installed in view vnet\n", bench.size());
         }
@@ -308,7 +315,7 @@ int run_xdp(const RunArgs& a, const Config& cfg) {
     ControlPlane cp(io, cfg, &sink, control_options(a));
     cp.start();
     if (!a.bench_routes.empty()) {
-        const auto routes = read_bench_routes(a.bench_routes);
+        const auto routes = read_bench_routes(a.bench_routes, vnet_view(cp));
         sink.apply(routes);
         std::fprintf(stderr, "rsfwd: %zu bench routes installed in view vnet\n", routes.size());
     }

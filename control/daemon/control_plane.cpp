@@ -133,7 +133,7 @@ PolicyDelta diff_snapshots(const PolicyDelta& before, const PolicyDelta& after) 
         }
         if (!pd.advertise.empty() || !pd.withdraw.empty()) out.peers.push_back(std::move(pd));
     }
-    std::map<std::pair<ViewName, Prefix>, const ViewRoute*> old_v, new_v;
+    std::map<std::pair<ViewId, Prefix>, const ViewRoute*> old_v, new_v;
     for (const auto& c : before.views) {
         if (c.route) old_v[{c.view, c.prefix}] = &*c.route;
     }
@@ -157,6 +157,7 @@ ControlPlane::ControlPlane(boost::asio::io_context& io, Config config, Forwardin
                            ControlPlaneOptions opt)
     : io_(io), config_(std::move(config)), sink_(sink), opt_(std::move(opt)),
       policy_(std::make_unique<RouteServer>(config_)) {
+    if (sink_) sink_->bind_views(policy_->views());
     if (opt_.bgp) build_sessions();
 }
 

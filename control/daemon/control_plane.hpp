@@ -38,6 +38,8 @@ namespace rsfwd {
 class ForwardingSink {
 public:
     virtual ~ForwardingSink() = default;
+    // Called once, before the first apply(): the policy's views, which ViewChange::view indexes.
+    virtual void bind_views(std::span<const ViewName> views) = 0;
     virtual void apply(std::span<const ViewChange> changes) = 0;
     // Counters for `rsctl stats` (any JSON object).
     [[nodiscard]] virtual api::Json stats() const = 0;

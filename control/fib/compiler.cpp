@@ -230,26 +230,18 @@ void FibCompiler::change_in(std::size_t view, const Prefix& p, const ViewRoute* 
     set_route(view, p, group_for(*r), tsc, stamp_);
 }
 
-void FibCompiler::change(const ViewChange& c, std::uint64_t tsc) {
-    auto v = view_id(c.view);
-    if (!v) return;
-    change_in(*v, Prefix::make(c.prefix.addr, c.prefix.len), c.route ? &*c.route : nullptr, tsc);
+void FibCompiler::bind_views(std::span<const ViewName> policy_views) {
+    by_policy_id_.assign(policy_views.size(), no_view);
+    for (std::size_t i = 0; i < policy_views.size(); ++i)
+        if (const auto v = view_id(policy_views[i])) by_policy_id_[i] = static_cast<ViewId>(*v);
 }
 
-namespace {
-// Prefix::make without its per-bit loop: mask host bits with word operations.
-Prefix masked(const Prefix& in) noexcept {
-    Prefix p = in;
-    const int width = p.addr.bit_width();
-    const int len = std::min<int>(p.len, width);
-    p.len = static_cast<std::uint8_t>(len);
-    for (int i = 0; i < 16; ++i) {
-        const int keep = std::clamp(len - 8 * i, 0, 8);
-        p.addr.bytes[static_cast<std::size_t>(i)] &= static_cast<std::uint8_t>(0xFF00u >> keep);
-    }
-    return p;
+void FibCompiler::change(const ViewChange& c, std::uint64_t tsc) {
+    std::size_t v = c.view;
+    if (!by_policy_id_.empty()) v = c.view < by_policy_id_.size() ? by_policy_id_[c.view] : no_view;
+    if (v >= views_.size()) return; // no port forwards with this view
+    change_in(v, Prefix::make(c.prefix.addr, c.prefix.len), c.route ? &*c.route : nullptr, tsc);
 }
-} // namespace
 
 void FibCompiler::set_view(std::string_view view, std::span<const ViewRoute> routes,
                            std::uint64_t tsc) {
@@ -278,7 +270,7 @@ void FibCompiler::set_view(std::string_view view, std::span<const ViewRoute> rou
     const ViewRoute* prev = nullptr;
     nh_t prev_group = group_blackhole;
     for (const ViewRoute& r : routes) {
-        const Prefix p = masked(r.prefix);
+        const Prefix p = Prefix::make(r.prefix.addr, r.prefix.len);
         const Installed* e = inst.find(p);
         if (e && e->stamp == pinned) continue;
         nh_t g;

@@ -74,8 +74,12 @@ public:
     [[nodiscard]] const std::vector<FibPort>& ports() const noexcept { return ports_; }
     [[nodiscard]] AdjTable& adjacencies() noexcept { return adj_; }
 
-    // Route events. Unknown views are ignored (no port forwards with them). tsc: when the event
-    // happened (for publication latency); 0 = unknown.
+    // The policy's view list (RouteServer::views()), which ViewChange::view indexes: one table
+    // from policy view id to this compiler's, built once, so a change finds its view by one
+    // index. Without it, ViewChange::view is this compiler's own view id (tests, benchmarks).
+    void bind_views(std::span<const ViewName> policy_views);
+    // Route events. Views no port uses are ignored (nothing forwards with them). tsc: when the
+    // event happened (for publication latency); 0 = unknown.
     void change(const ViewChange& c, std::uint64_t tsc = 0);
     // Replaces a whole view's routes (diffed against what is installed; duplicates: last wins).
     // Bulk path: when the view holds few routes compared with `routes` (start-up, a full load),
@@ -143,8 +147,11 @@ private:
     [[nodiscard]] bool wants_rebuild(std::size_t view) const noexcept;
     void fill_rebuild(std::size_t view, TableOps& o) const;
 
+    static constexpr ViewId no_view = 0xFFFF;
+
     std::vector<FibPort> ports_;
     std::vector<std::string> views_;
+    std::vector<ViewId> by_policy_id_; // policy view id → ours (bind_views), or no_view
     AdjTable adj_;
     std::vector<Neighbour> neighbours_; // index = adjacency index
     std::unordered_map<IpAddr, std::uint32_t, IpHash> by_ip_;

@@ -19,6 +19,10 @@ class EngineSink final : public ForwardingSink {
 public:
     explicit EngineSink(Engine& engine) : engine_(engine) {}
 
+    void bind_views(std::span<const ViewName> views) override {
+        engine_.compiler().bind_views(views);
+    }
+
     void apply(std::span<const ViewChange> changes) override {
         const std::uint64_t tsc = rte_rdtsc();
         for (const auto& c : changes) engine_.compiler().change(c, tsc);

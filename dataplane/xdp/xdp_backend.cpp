@@ -408,7 +408,7 @@ void XdpBackend::install(View& v, const Prefix& prefix, Installed inst) {
 
 void XdpBackend::upsert(const ViewName& view, const ViewRoute& route) {
     if (!route.prefix.addr.valid()) throw XdpError("route in view " + view + ": invalid prefix");
-    if (route.next_hops.size() > RSFWD_XDP_MAX_ECMP)
+    if (route.next_hops.overflowed() || route.next_hops.size() > RSFWD_XDP_MAX_ECMP)
         throw XdpError("route " + route.prefix.str() + " in view " + view + ": " +
                        std::to_string(route.next_hops.size()) + " next hops, at most " +
                        std::to_string(RSFWD_XDP_MAX_ECMP) + " (D7)");
@@ -425,7 +425,7 @@ void XdpBackend::upsert(const ViewName& view, const ViewRoute& route) {
         inst.kind = RSFWD_ROUTE_CONNECTED;
         inst.id = static_cast<std::uint32_t>(ifindex);
     } else {
-        std::vector<IpAddr> addrs = route.next_hops;
+        std::vector<IpAddr> addrs(route.next_hops.begin(), route.next_hops.end());
         std::sort(addrs.begin(), addrs.end());
         addrs.erase(std::unique(addrs.begin(), addrs.end()), addrs.end());
         try {
@@ -477,11 +477,11 @@ bool XdpBackend::remove(const ViewName& view, const Prefix& prefix) {
     return true;
 }
 
-void XdpBackend::apply(const ViewChange& change) {
+void XdpBackend::apply(const ViewName& view, const ViewChange& change) {
     if (change.route)
-        upsert(change.view, *change.route);
+        upsert(view, *change.route);
     else
-        remove(change.view, change.prefix);
+        remove(view, change.prefix);
 }
 
 void XdpBackend::set_static_neighbour(const IpAddr& addr, const Mac& mac,

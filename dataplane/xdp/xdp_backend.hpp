@@ -106,8 +106,8 @@ public:
 
     // Route updates: one map update each. upsert replaces any previous route for the prefix.
     void upsert(const ViewName& view, const ViewRoute& route);
-    bool remove(const ViewName& view, const Prefix& prefix); // false when absent
-    void apply(const ViewChange& change);
+    bool remove(const ViewName& view, const Prefix& prefix);    // false when absent
+    void apply(const ViewName& view, const ViewChange& change); // change.view is ignored
     // A blackhole route: matching packets are dropped and counted as drop_no_route.
     void upsert_blackhole(const ViewName& view, const Prefix& prefix);
 

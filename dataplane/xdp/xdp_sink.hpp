@@ -24,10 +24,15 @@ class XdpSink final : public ForwardingSink {
 public:
     explicit XdpSink(xdp::XdpBackend& backend) : backend_(backend) {}
 
+    void bind_views(std::span<const ViewName> views) override {
+        views_.assign(views.begin(), views.end());
+    }
+
     void apply(std::span<const ViewChange> changes) override {
         for (const auto& c : changes) {
             try {
-                backend_.apply(c);
+                if (c.view >= views_.size()) continue;
+                backend_.apply(views_[c.view], c);
                 ++applied_;
             } catch (const std::exception&) {
                 ++failed_; // e.g. a next hop no port subnet holds; counted, shown in stats
@@ -61,6 +66,7 @@ public:
 
 private:
     xdp::XdpBackend& backend_;
+    std::vector<ViewName> views_; // policy view id → name
     std::uint64_t applied_ = 0, failed_ = 0;
 };
 

@@ -122,7 +122,7 @@ TEST(Hitless, RouteChurnNeverMisforwardsOrLoses) {
         base[x] = sets[rng() % 5];
         ViewRoute r = route_for(base[x]);
         r.prefix = prefix24(x);
-        eng.compiler().change({"vnet", r.prefix, r});
+        eng.compiler().change({0, r.prefix, r});
         record(x);
     }
     eng.start();
@@ -231,16 +231,16 @@ TEST(Hitless, RouteChurnNeverMisforwardsOrLoses) {
             if (overlay[x]) {
                 ViewRoute r = route_for(overlay[x]);
                 r.prefix = prefix25(x);
-                eng.compiler().change({"vnet", r.prefix, r}, rte_rdtsc());
+                eng.compiler().change({0, r.prefix, r}, rte_rdtsc());
             } else {
-                eng.compiler().change({"vnet", prefix25(x), std::nullopt}, rte_rdtsc());
+                eng.compiler().change({0, prefix25(x), std::nullopt}, rte_rdtsc());
             }
         } else {
             base[x] = sets[rng() % 5];
             ++version;
             ViewRoute r = route_for(base[x]);
             r.prefix = prefix24(x);
-            eng.compiler().change({"vnet", r.prefix, r}, rte_rdtsc());
+            eng.compiler().change({0, r.prefix, r}, rte_rdtsc());
         }
         record(x);
         poll();

@@ -93,8 +93,8 @@ TEST_F(XdpBackendTest, Ipv6RoutesAndBlackholes) {
     be->upsert_blackhole("vnet", pfx("2001:db8:dead::/48"));
     be->upsert_blackhole("vnet", pfx("192.0.2.0/24"));
     EXPECT_EQ(be->route_count(), 3u);
-    ViewChange del{"vnet", pfx("2001:db8:1::/48"), std::nullopt};
-    be->apply(del);
+    ViewChange del{0, pfx("2001:db8:1::/48"), std::nullopt};
+    be->apply("vnet", del);
     EXPECT_EQ(be->route_count(), 2u);
     EXPECT_TRUE(be->next_hops().empty());
 }

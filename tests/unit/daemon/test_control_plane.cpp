@@ -19,12 +19,13 @@ namespace {
 // Records the FIB changes, keyed by (view, prefix) → the last route (or deleted).
 class RecordingSink final : public ForwardingSink {
 public:
+    void bind_views(std::span<const ViewName> v) override { views.assign(v.begin(), v.end()); }
     void apply(std::span<const ViewChange> changes) override {
         for (const auto& c : changes) {
             if (c.route)
-                routes[{c.view, c.prefix.str()}] = *c.route;
+                routes[{views.at(c.view), c.prefix.str()}] = *c.route;
             else
-                routes.erase({c.view, c.prefix.str()});
+                routes.erase({views.at(c.view), c.prefix.str()});
             ++applied;
         }
     }
@@ -35,6 +36,7 @@ public:
     [[nodiscard]] bool has(const std::string& view, const std::string& prefix) const {
         return routes.count({view, prefix}) != 0;
     }
+    std::vector<ViewName> views; // the policy's, by view id
     std::map<std::pair<std::string, std::string>, ViewRoute> routes;
     std::size_t applied = 0;
 };

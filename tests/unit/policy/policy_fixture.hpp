@@ -91,8 +91,8 @@ inline std::optional<RibInRoute> in(const RouteServer& rs, PeerKey peer, const c
         if (r.received.prefix == P(prefix)) return r;
     return std::nullopt;
 }
-inline std::vector<IpAddr> nhs(std::initializer_list<const char*> l) {
-    std::vector<IpAddr> v;
+inline NextHops nhs(std::initializer_list<const char*> l) {
+    NextHops v;
     for (auto s : l) v.push_back(A(s));
     return v;
 }

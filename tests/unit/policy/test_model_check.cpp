@@ -15,7 +15,7 @@ namespace {
 
 struct State {
     std::map<std::pair<PeerKey, Prefix>, Route> peers;
-    std::map<std::pair<ViewName, Prefix>, ViewRoute> views;
+    std::map<std::pair<ViewId, Prefix>, ViewRoute> views;
 
     void apply(const PolicyDelta& d) {
         for (const auto& pd : d.peers) {
@@ -29,7 +29,7 @@ struct State {
                 peers[{pd.peer, r.prefix}] = r;
             }
         }
-        std::set<std::pair<ViewName, Prefix>> seen;
+        std::set<std::pair<ViewId, Prefix>> seen;
         for (const auto& vc : d.views) {
             EXPECT_TRUE(seen.insert({vc.view, vc.prefix}).second) << "view change twice";
             if (vc.route) {

@@ -109,7 +109,7 @@ TEST(Scenario, S5_PrependFailover_D7_D9) {
     // D9: the backup appears in the same update (one delta), no stickiness.
     bool seen = false;
     for (const auto& vc : d.views) {
-        if (vc.view == "vnet" && vc.prefix == P("192.168.20.0/24")) {
+        if (rs.views()[vc.view] == "vnet" && vc.prefix == P("192.168.20.0/24")) {
             ASSERT_TRUE(vc.route);
             EXPECT_EQ(vc.route->next_hops, nhs({"10.1.2.5"}));
             seen = true;
@@ -743,7 +743,7 @@ TEST(Api, DeltaNamesOnlyChanges) {
     EXPECT_EQ(d.peers[0].peer, nva1_0);
     EXPECT_EQ(d.peers[1].peer, nva1_1);
     ASSERT_EQ(d.views.size(), 1u);
-    EXPECT_EQ(d.views[0].view, "vnet");
+    EXPECT_EQ(rs.views()[d.views[0].view], "vnet");
 }
 
 TEST(RuleB, B1_GlobalReachExchangesAtMseeOnly) {
