@@ -243,7 +243,7 @@ def scenario_b2b_off():
     c.send("vpn", p)
     c.expect("vpn", Ether(src=MAC["vpn"], dst=VPN6) /
              IPv6(src="2001:db8:5::1", dst="2001:db8:5::2", hlim=255) /
-             ICMPv6ND_NA(R=0, S=1, O=1, tgt="2001:db8:5::1") /
+             ICMPv6ND_NA(R=1, S=1, O=1, tgt="2001:db8:5::1") /
              ICMPv6NDOptDstLLAddr(lladdr=MAC["vpn"]))
     c.optional["vpn"].append(bytes(
         Ether(src=MAC["vpn"], dst="33:33:ff:00:00:02") /
@@ -271,7 +271,7 @@ def scenario_b2b_off():
     c.send("vms", p)
     c.expect("vms", Ether(src=MAC["vms"], dst=VMH6) /
              IPv6(src="2001:db8:3::1", dst="2001:db8:3::10", hlim=255) /
-             ICMPv6ND_NA(R=0, S=1, O=1, tgt="2001:db8:3::1") /
+             ICMPv6ND_NA(R=1, S=1, O=1, tgt="2001:db8:3::1") /
              ICMPv6NDOptDstLLAddr(lladdr=MAC["vms"]))
     # IPv6 static neighbour (config `neighbours` with an IPv6 address): forwarded at once, no
     # neighbour solicitation, from the VPN side to the VM subnet.
