@@ -389,6 +389,8 @@ int run_main(int argc, char** argv) {
                    "workers sleep N µs per loop after 1024 empty polls (0 = busy-poll)")
         ->capture_default_str();
     app.add_flag("--no-icmp-errors", a.no_icmp, "do not send ICMP time-exceeded/unreachable");
+    app.add_flag("--allow-martian-sources", a.opt.allow_martian_sources,
+                 "forward IPv4 sources in 0/8, 127/8, 224/4, 240/4 (RFC 1812 5.3.7 switch)");
     std::vector<char*> av;
     for (auto& s : own) av.push_back(s.data());
     try {

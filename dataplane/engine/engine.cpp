@@ -216,7 +216,8 @@ Engine::Engine(std::vector<PortSpec> ports, std::vector<NeighbourSpec> neighbour
     : rt_(std::make_unique<Runtime>()) {
     Runtime& rt = *rt_;
     rt.opt = opt;
-    rt.wopt = {opt.icmp_errors, opt.stage_cycles, opt.idle_sleep_us, opt.idle_polls_before_sleep};
+    rt.wopt = {opt.icmp_errors, opt.stage_cycles, opt.idle_sleep_us, opt.idle_polls_before_sleep,
+               opt.allow_martian_sources};
     rt.specs = std::move(ports);
     rt.static_neighbours = std::move(neighbours);
     rt.tsc_hz = rte_get_tsc_hz();

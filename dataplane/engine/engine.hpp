@@ -58,6 +58,8 @@ struct EngineOptions {
     std::uint32_t icmp_burst = 100;  // ... and burst
     std::uint32_t arp_retry_ms = 500, arp_tries = 3, arp_refresh_s = 60;
     std::uint32_t pending_per_neighbour = 8;
+    // RFC 1812 §5.3.7's switch: forward martian IPv4 sources (WorkerOptions says which).
+    bool allow_martian_sources = false;
     std::uint32_t punt_ring = 4096;
     std::uint32_t extra_mbufs = 0; // added to the computed pool size
     bool stage_cycles = false;     // run the TSC-instrumented worker (bench)

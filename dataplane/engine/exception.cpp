@@ -210,6 +210,20 @@ bool is_our_v6(const Runtime& rt, const std::uint8_t* a) {
     return false;
 }
 
+// The all-ones or all-zeros host part of a connected IPv4 subnet of /30 or shorter: a directed
+// broadcast (RFC 1812 §5.3.5.2; RFC 2644: not forwarded by default) — never a neighbour to ARP.
+bool is_subnet_broadcast(const Runtime& rt, const IpAddr& dst) {
+    if (!dst.is_v4()) return false;
+    const std::uint32_t a = dst.v4_host();
+    for (const PortSpec& s : rt.specs) {
+        const unsigned len = s.subnet4.len;
+        if (len > 30 || !s.subnet4.contains(dst)) continue;
+        const std::uint32_t host = len == 0 ? ~0u : ~0u >> len;
+        if ((a & host) == host || (a & host) == 0) return true;
+    }
+    return false;
+}
+
 void handle_arp(Runtime& rt, rte_mbuf* m, std::uint16_t l3_off, std::uint64_t now) {
     auto* p = rte_pktmbuf_mtod(m, std::uint8_t*);
     const std::size_t len = m->data_len;
@@ -223,6 +237,9 @@ void handle_arp(Runtime& rt, rte_mbuf* m, std::uint16_t l3_off, std::uint64_t no
     const std::uint32_t spa = load_be32(a + 14), tpa = load_be32(a + 24);
     fib::Mac sha;
     std::memcpy(sha.data(), a + 8, 6);
+    // RFC 1812 §3.3.2: never believe a broadcast or multicast link-layer address (neither the
+    // sender's nor the frame's source): no learning, no reply.
+    if ((sha[0] & 1) != 0 || (p[6] & 1) != 0) return cdrop(rt, Drop::neighbour_invalid, m);
     // Learn (or refresh) the sender if we track it; a request for our address also creates
     // the sender's entry (RFC 826 "merge"), as the reply traffic will need it.
     const bool for_us = op == 1 && tpa == ps.addr4.v4_host();
@@ -266,7 +283,11 @@ void send_icmp4_error(Runtime& rt, rte_mbuf* orig, std::uint16_t l3_off, std::ui
     const unsigned avail = orig->data_len - l3_off;
     // Never an error about an ICMP error, a non-first fragment or a multicast/broadcast packet.
     const bool icmp_error = oip[9] == 1 && avail > ohl && oip[ohl] != 0 && oip[ohl] != 8;
-    if (icmp_error || (load_be16(oip + 6) & 0x1FFF) != 0 || (op[0] & 1) || oip[16] >= 224) {
+    // Nor to a source that names no single host (RFC 1812 §4.3.2.7: 0/8, 127/8, 224/4, 240/4;
+    // reachable with --allow-martian-sources).
+    const bool src_no_host = oip[12] == 0 || oip[12] == 127 || oip[12] >= 224;
+    if (icmp_error || (load_be16(oip + 6) & 0x1FFF) != 0 || (op[0] & 1) || oip[16] >= 224 ||
+        src_no_host) {
         rte_pktmbuf_free(orig);
         return;
     }
@@ -350,8 +371,11 @@ void handle_local_v4(Runtime& rt, rte_mbuf* m, std::uint16_t l3_off) {
     auto* p = rte_pktmbuf_mtod(m, std::uint8_t*);
     std::uint8_t* ip = p + l3_off;
     const unsigned hl = (ip[0] & 0xF) * 4u, tot = load_be16(ip + 2);
+    // No reassembly: a fragment (MF or an offset) is never answered as if it were whole.
+    if ((load_be16(ip + 6) & 0x3FFF) != 0) return cdrop(rt, Drop::frag_to_us, m);
     if (ip[9] == 1 && tot >= hl + 8 && ip[hl] == 8 && is_our_v4(rt, load_be32(ip + 16))) {
         std::uint8_t* icmp = ip + hl;
+        if (csum_fold(csum_add(0, icmp, tot - hl)) != 0) return cdrop(rt, Drop::bad_checksum, m);
         icmp[0] = 0;
         store_be16(icmp + 2, 0);
         store_be16(icmp + 2, csum_fold(csum_add(0, icmp, tot - hl)));
@@ -375,8 +399,14 @@ void handle_local_v6(Runtime& rt, rte_mbuf* m, std::uint16_t l3_off, std::uint64
     auto* p = rte_pktmbuf_mtod(m, std::uint8_t*);
     std::uint8_t* ip = p + l3_off;
     const std::uint32_t plen = load_be16(ip + 4);
+    if (ip[6] == 44) return cdrop(rt, Drop::frag_to_us, m); // a fragment header: no reassembly
     if (ip[6] != 58 || plen < 8) return cdrop(rt, Drop::to_us_other, m);
     std::uint8_t* icmp = ip + 40;
+    if (icmp6_csum(ip, icmp, plen) != 0) return cdrop(rt, Drop::bad_checksum, m);
+    // RFC 4861 §6.1, §7.1: ND messages (133..137) with a hop limit other than 255 (they came
+    // through a router) or a code other than 0 are discarded.
+    if (icmp[0] >= 133 && icmp[0] <= 137 && (ip[7] != 255 || icmp[1] != 0))
+        return cdrop(rt, Drop::neighbour_invalid, m);
     const std::size_t pi = port_index(rt, m->port);
     const PortSpec& ps = rt.specs[pi];
     const fib::Mac& mine = rt.mac_by_id[m->port];
@@ -394,6 +424,7 @@ void handle_local_v6(Runtime& rt, rte_mbuf* m, std::uint16_t l3_off, std::uint64
             std::memcpy(a.data(), src6, 16);
             if (plen >= 32 && icmp[24] == 1 && icmp[25] == 1)
                 std::memcpy(smac.data(), icmp + 26, 6);
+            if ((smac[0] & 1) != 0) return cdrop(rt, Drop::neighbour_invalid, m); // §3.3.2
             if (auto adj = rt.comp->neighbour(IpAddr::v6(a))) learned(rt, *adj, smac, now);
         }
         rte_mbuf* r = alloc_frame(rt, 14 + 40 + 32);
@@ -408,7 +439,9 @@ void handle_local_v6(Runtime& rt, rte_mbuf* m, std::uint16_t l3_off, std::uint64
                               dad ? all_nodes : src6, 32, 255);
         std::uint8_t* rip = q + 14;
         na[0] = 136;
-        na[4] = dad ? 0x20 : 0x60; // solicited (unless DAD) + override
+        // Router (we are one: RFC 4861 §7.2.4, a host would otherwise drop us from its default
+        // router list), solicited (unless DAD), override.
+        na[4] = dad ? 0xA0 : 0xE0;
         std::memcpy(na + 8, ps.addr6->bytes.data(), 16);
         na[24] = 2; // target link-layer address
         na[25] = 1;
@@ -425,6 +458,10 @@ void handle_local_v6(Runtime& rt, rte_mbuf* m, std::uint16_t l3_off, std::uint64
         fib::Mac mac;
         std::memcpy(mac.data(), p + 6, 6);
         if (plen >= 32 && icmp[24] == 2 && icmp[25] == 1) std::memcpy(mac.data(), icmp + 26, 6);
+        // RFC 4861 §7.1.2: the target is no multicast address, and a solicited NA is unicast;
+        // RFC 1812 §3.3.2: a multicast link-layer address is never believed.
+        if (icmp[8] == 0xFF || ((icmp[4] & 0x40) != 0 && ip[24] == 0xFF) || (mac[0] & 1) != 0)
+            return cdrop(rt, Drop::neighbour_invalid, m);
         if (auto adj = rt.comp->find_neighbour(IpAddr::v6(t))) learned(rt, *adj, mac, now);
         rte_pktmbuf_free(m);
         return;
@@ -468,6 +505,7 @@ void handle_punt(Runtime& rt, rte_mbuf* m, std::uint64_t now) {
             std::memcpy(a.data(), ip + 24, 16);
             dst = IpAddr::v6(a);
         }
+        if (is_subnet_broadcast(rt, dst)) return cdrop(rt, Drop::directed_broadcast, m);
         auto adj = rt.comp->neighbour(dst);
         if (!adj) return cdrop(rt, Drop::no_adjacency, m);
         rt.comp->ensure_host(*adj, now);

@@ -27,15 +27,27 @@ enum class Drop : std::uint8_t {
     punt_full,      // exception ring to the control thread full
     inject_full,    // control → worker injection ring full
     to_us_other,    // addressed to us, but nothing answers it (not ARP/echo/ND)
+    // RFC 1812 / 4291 / 4861 conformance (issue 26), appended: the order above is the stats'.
+    l2_not_unicast,     // unicast IP in a link-layer broadcast/multicast frame (RFC 1812 §5.3.4)
+    martian_src,        // IPv4 0/8, 127/8, 224/4, 240/4 (§5.3.7; --allow-martian-sources);
+                        // IPv6 ::, ::1, ff00::/8 (RFC 4291 §2.5.2, §2.5.3, §2.7)
+    martian_dst,        // IPv4 0/8, 127/8, multicast, 240/4, 255.255.255.255 (§5.3.5.1,
+                        // §5.3.7: no multicast routing); IPv6 ::, ::1
+    link_local,         // IPv4 169.254/16 (RFC 3927 §7), IPv6 fe80::/10 source (RFC 4291 §2.5.6)
+    frag_to_us,         // a fragment addressed to us: no reassembly, ICMP sees whole datagrams
+    directed_broadcast, // to a connected subnet's broadcast/network address (RFC 2644)
+    neighbour_invalid,  // ARP/ND not believed: multicast sender MAC (§3.3.2), ND hop limit
+                        // ≠ 255 or code ≠ 0 (RFC 4861 §7.1), a bad ICMPv6 checksum
     count
 };
 inline constexpr std::size_t drop_count = static_cast<std::size_t>(Drop::count);
 
 constexpr std::string_view to_string(Drop d) noexcept {
     constexpr std::array<std::string_view, drop_count> names{
-        "no_route", "ttl_expired", "bad_header",     "bad_checksum",
-        "not_ip",   "not_for_us",  "arp_unresolved", "no_adjacency",
-        "tx_full",  "punt_full",   "inject_full",    "to_us_other"};
+        "no_route",    "ttl_expired",    "bad_header",         "bad_checksum",     "not_ip",
+        "not_for_us",  "arp_unresolved", "no_adjacency",       "tx_full",          "punt_full",
+        "inject_full", "to_us_other",    "l2_not_unicast",     "martian_src",      "martian_dst",
+        "link_local",  "frag_to_us",     "directed_broadcast", "neighbour_invalid"};
     return names[static_cast<std::size_t>(d)];
 }
 

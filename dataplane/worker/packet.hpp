@@ -201,6 +201,68 @@ inline bool check_ipv6(const std::uint8_t* ip, std::size_t avail) noexcept {
     return 40u + load_be16(ip + 4) <= avail;
 }
 
+// Source/destination screening (RFC 1812 §5.3.7 martians, §5.3.5.1 limited broadcast, RFC 3927
+// IPv4 link-local; RFC 4291 unspecified, loopback, link-local and multicast IPv6 addresses).
+// The exact rules are check_v4_addrs / check_v6_addrs below; the worker's fast path only looks
+// up the first byte of each address in an AddrScreen (4 cache lines, hot), and any flagged byte
+// sends the packet to the generic parse, which applies the exact rule. Flags per first byte:
+// a byte is flagged when some address that starts with it is refused, so the screen never lets
+// a refused packet through; it may flag a good one (169.1.2.3, 64:ff9b::/96, fec0::/10), which
+// then pays the generic parse and is forwarded.
+inline constexpr std::uint8_t screen_v4_src = 1, screen_v4_dst = 2, screen_v6_src = 4,
+                              screen_v6_dst = 8;
+using AddrScreen = std::array<std::uint8_t, 256>;
+
+// allow_martian_v4_src: RFC 1812 §5.3.7's switch (default off = the checks run).
+constexpr AddrScreen make_addr_screen(bool allow_martian_v4_src) noexcept {
+    AddrScreen t{};
+    for (unsigned b = 0; b < 256; ++b) {
+        const bool v4_martian = b == 0 || b == 127 || b >= 224;
+        std::uint8_t f = 0;
+        if ((v4_martian && !allow_martian_v4_src) || b == 169) f |= screen_v4_src;
+        if (v4_martian || b == 169) f |= screen_v4_dst;
+        if (b == 0x00 || b == 0xFE || b == 0xFF) f |= screen_v6_src | screen_v6_dst;
+        t[b] = f;
+    }
+    return t;
+}
+
+enum class AddrCheck : std::uint8_t { ok, martian_src, martian_dst, link_local };
+
+// The exact IPv4 rule (host byte order): link-local source or destination (RFC 3927 §7: MUST
+// NOT forward), then the destination (0/8, 127/8, 224/4 multicast — rsfwd routes no multicast —,
+// 240/4 and 255.255.255.255), then the source (0/8, 127/8, 224/4, 240/4, 255.255.255.255)
+// unless the §5.3.7 switch allows martian sources.
+constexpr AddrCheck check_v4_addrs(std::uint32_t src, std::uint32_t dst,
+                                   bool allow_martian_src) noexcept {
+    constexpr auto martian = [](std::uint32_t a) {
+        const std::uint32_t b = a >> 24;
+        return b == 0 || b == 127 || b >= 224;
+    };
+    if ((src >> 16) == 0xA9FE || (dst >> 16) == 0xA9FE) return AddrCheck::link_local;
+    if (martian(dst)) return AddrCheck::martian_dst;
+    if (!allow_martian_src && martian(src)) return AddrCheck::martian_src;
+    return AddrCheck::ok;
+}
+
+// The exact IPv6 rule for a packet to forward (multicast and link-local destinations are
+// punted before this): link-local source (RFC 4291 §2.5.6), unspecified / loopback / multicast
+// source (§2.5.2, §2.5.3, §2.7), unspecified / loopback destination.
+inline AddrCheck check_v6_addrs(const std::uint8_t* src, const std::uint8_t* dst) noexcept {
+    constexpr auto unspec_or_loop = [](const std::uint8_t* a) {
+        std::uint64_t hi, lo;
+        std::memcpy(&hi, a, 8);
+        std::memcpy(&lo, a + 8, 8);
+        return hi == 0 && (lo == 0 || lo == std::uint64_t{1} << 56); // ::, ::1 (big endian)
+    };
+    static_assert(std::endian::native == std::endian::little);
+    if (src[0] == 0xFE && (src[1] & 0xC0) == 0x80) return AddrCheck::link_local;
+    if (dst[0] == 0xFE && (dst[1] & 0xC0) == 0x80) return AddrCheck::link_local;
+    if (unspec_or_loop(dst) || dst[0] == 0xFF) return AddrCheck::martian_dst;
+    if (src[0] == 0xFF || unspec_or_loop(src)) return AddrCheck::martian_src;
+    return AddrCheck::ok;
+}
+
 // Flow hash over the 5-tuple (addresses, protocol, ports of unfragmented TCP/UDP); used for ECMP
 // when the NIC gives no RSS hash. Same flow → same value, on every worker.
 inline std::uint32_t mix32(std::uint32_t h, std::uint32_t v) noexcept {

@@ -7,6 +7,7 @@
 //   WorkerShared::stop_workers          — control: w; workers: r (relaxed flag, not a barrier:
 //                                         the join in Engine::stop() is the synchronisation)
 //   WorkerCtx::counters, tx             — that worker: rw; control/telemetry: ro (counters)
+//   WorkerCtx::screen                   — that worker: w once in worker_main, then r
 //   WorkerCtx::punt ring                — worker: enqueue (SP); control: dequeue (SC)
 //   WorkerCtx::inject ring              — control: enqueue (SP); worker: dequeue (SC)
 // Include rule: nothing here or in worker.cpp includes control/ or the engine: a worker sees
@@ -24,6 +25,7 @@
 #include "dataplane/fib/fib.hpp"
 #include "dataplane/fib/handoff.hpp"
 #include "dataplane/worker/counters.hpp"
+#include "dataplane/worker/packet.hpp"
 
 namespace rsfwd::dp {
 
@@ -69,6 +71,9 @@ struct WorkerOptions {
     bool icmp_errors = true;   // punt TTL-expired / no-route packets for ICMP errors
     bool stage_cycles = false; // the TSC-instrumented loop (bench)
     std::uint32_t idle_sleep_us = 0, idle_polls_before_sleep = 1024;
+    // RFC 1812 §5.3.7's switch: forward IPv4 sources in 0/8, 127/8, 224/4, 240/4 (default: drop,
+    // `martian_src`). Link-local and the IPv6 rules (MUSTs) stay on either way.
+    bool allow_martian_sources = false;
 };
 
 // State every worker reads; one per engine.
@@ -93,6 +98,7 @@ struct alignas(64) WorkerCtx {
     rte_ring* inject = nullptr;
     const WorkerShared* sh = nullptr;
     std::uint64_t err_tokens = 0, err_refill_tsc = 0; // worker-only ICMP-error punt limiter
+    AddrScreen screen{}; // first-byte address screen of the fast path (packet.hpp)
     WorkerCounters counters;
     std::array<TxBuf, fib::max_ports> tx{};
 };

@@ -5,7 +5,8 @@
 //   - nothing reads outside the frame (ASan), whatever the bytes;
 //   - a header that passes check_ipv4 with checksum verification still verifies after
 //     ipv4_dec_ttl and after ipv4_set_dst (the incremental updates equal a full recomputation);
-//   - the flow hash of a frame is deterministic.
+//   - the flow hash of a frame is deterministic;
+//   - the worker's first-byte address screen never passes what the exact address rule refuses.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -26,6 +27,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (check_ipv4(ip, avail, true) == V4Check::ok) {
             const unsigned hlen = (ip[0] & 0xF) * 4u;
             if (flow_hash_v4(ip, avail) != flow_hash_v4(ip, avail)) std::abort();
+            for (const bool allow : {false, true}) {
+                const AddrScreen scr = make_addr_screen(allow);
+                const bool pass =
+                    ((scr[ip[12]] & screen_v4_src) | (scr[ip[16]] & screen_v4_dst)) == 0;
+                if (pass &&
+                    check_v4_addrs(load_be32(ip + 12), load_be32(ip + 16), allow) != AddrCheck::ok)
+                    std::abort();
+            }
             if (ip[8] > 1) {
                 ipv4_dec_ttl(ip);
                 if (csum_fold(csum_add(0, ip, hlen)) != 0) std::abort();
@@ -42,6 +51,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     } else if (l2.l3 == L3::ipv6) {
         if (check_ipv6(ip, avail)) {
             if (flow_hash_v6(ip, avail) != flow_hash_v6(ip, avail)) std::abort();
+            const AddrScreen scr = make_addr_screen(false);
+            if (((scr[ip[8]] & screen_v6_src) | (scr[ip[24]] & screen_v6_dst)) == 0 &&
+                check_v6_addrs(ip + 8, ip + 24) != AddrCheck::ok)
+                std::abort();
             (void)ecmp_pick(flow_hash_v6(ip, avail), 8);
         }
     }

@@ -4,7 +4,10 @@
 //   - ipv4_set_dst (native-order form) equals the textbook RFC 1624 update;
 //   - write_macs writes exactly bytes 0..11 (the ethertype and IP header stay);
 //   - ipv4_csum20_ok (the worker's inlined check) agrees with ipv4_csum_ok and a recomputation,
-//     on every checksum field value of sampled headers.
+//     on every checksum field value of sampled headers;
+//   - the fast path's first-byte address screen never passes an address pair that the exact
+//     RFC 1812 / 3927 / 4291 rule refuses (every first two bytes, both settings of the martian
+//     switch), and the exact rules refuse what they should.
 #include <gtest/gtest.h>
 
 #include <array>
@@ -141,4 +144,81 @@ TEST(Packet, WriteMacsWritesBothAddressesAndNothingElse) {
     EXPECT_EQ(0, std::memcmp(f.data(), dst.data(), 6));
     EXPECT_EQ(0, std::memcmp(f.data() + 6, src.data(), 6));
     for (unsigned i = 12; i < f.size(); ++i) EXPECT_EQ(f[i], 0xEE) << "byte " << i;
+}
+
+TEST(Packet, ScreenNeverPassesWhatTheV4RuleRefuses) {
+    for (const bool allow : {false, true}) {
+        const AddrScreen scr = make_addr_screen(allow);
+        const std::uint32_t good = 0x0A010203; // 10.1.2.3
+        for (std::uint32_t hi = 0; hi < 0x10000; ++hi) {
+            for (const std::uint32_t lo : {0u, 1u, 0xFFFFu}) {
+                const std::uint32_t a = hi << 16 | lo;
+                const bool src_pass = (scr[a >> 24] & screen_v4_src) == 0;
+                const bool dst_pass = (scr[a >> 24] & screen_v4_dst) == 0;
+                if (src_pass) {
+                    EXPECT_EQ(check_v4_addrs(a, good, allow), AddrCheck::ok) << a;
+                }
+                if (dst_pass) {
+                    EXPECT_EQ(check_v4_addrs(good, a, allow), AddrCheck::ok) << a;
+                }
+            }
+        }
+    }
+}
+
+TEST(Packet, V4AddressRules) {
+    constexpr std::uint32_t h = 0x0A010203; // 10.1.2.3
+    EXPECT_EQ(check_v4_addrs(h, 0xC0A80101, false), AddrCheck::ok);
+    EXPECT_EQ(check_v4_addrs(0xA9FE0101, 0xC0A80101, true), AddrCheck::link_local);
+    EXPECT_EQ(check_v4_addrs(h, 0xA9FE0101, false), AddrCheck::link_local);
+    EXPECT_EQ(check_v4_addrs(0xA9FD0101, h, false), AddrCheck::ok); // 169.253: public
+    for (const std::uint32_t m : {0x00000000u, 0x00010203u, 0x7F000001u, 0xE0000001u, 0xEFFFFFFFu,
+                                  0xF0000001u, 0xFFFFFFFFu}) {
+        EXPECT_EQ(check_v4_addrs(m, h, false), AddrCheck::martian_src) << m;
+        EXPECT_EQ(check_v4_addrs(m, h, true), AddrCheck::ok) << m;
+        EXPECT_EQ(check_v4_addrs(h, m, true), AddrCheck::martian_dst) << m;
+    }
+    EXPECT_EQ(check_v4_addrs(0x01000000, h, false), AddrCheck::ok);
+    EXPECT_EQ(check_v4_addrs(0xDFFFFFFF, h, false), AddrCheck::ok);
+}
+
+TEST(Packet, ScreenNeverPassesWhatTheV6RuleRefuses) {
+    const AddrScreen scr = make_addr_screen(false);
+    std::array<std::uint8_t, 16> good{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    for (unsigned hi = 0; hi < 0x10000; ++hi) {
+        for (const std::uint8_t last : {0, 1}) {
+            std::array<std::uint8_t, 16> a{};
+            a[0] = static_cast<std::uint8_t>(hi >> 8);
+            a[1] = static_cast<std::uint8_t>(hi);
+            a[15] = last;
+            if ((scr[a[0]] & screen_v6_src) == 0) {
+                EXPECT_EQ(check_v6_addrs(a.data(), good.data()), AddrCheck::ok) << hi;
+            }
+            if ((scr[a[0]] & screen_v6_dst) == 0) {
+                EXPECT_EQ(check_v6_addrs(good.data(), a.data()), AddrCheck::ok) << hi;
+            }
+        }
+    }
+}
+
+TEST(Packet, V6AddressRules) {
+    const std::array<std::uint8_t, 16> g{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,
+                                         0,    0,    0,    0,    0, 0, 0, 1};
+    const std::array<std::uint8_t, 16> ll{0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    const std::array<std::uint8_t, 16> sl{0xfe, 0xc0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    const std::array<std::uint8_t, 16> mc{0xff, 0x0e, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    const std::array<std::uint8_t, 16> unspec{};
+    std::array<std::uint8_t, 16> loop{};
+    loop[15] = 1;
+    const std::array<std::uint8_t, 16> nat64{0, 0x64, 0xff, 0x9b, 0, 0, 0, 0,
+                                             0, 0,    0,    0,    1, 2, 3, 4};
+    EXPECT_EQ(check_v6_addrs(g.data(), g.data()), AddrCheck::ok);
+    EXPECT_EQ(check_v6_addrs(ll.data(), g.data()), AddrCheck::link_local);
+    EXPECT_EQ(check_v6_addrs(sl.data(), g.data()), AddrCheck::ok);
+    EXPECT_EQ(check_v6_addrs(mc.data(), g.data()), AddrCheck::martian_src);
+    EXPECT_EQ(check_v6_addrs(unspec.data(), g.data()), AddrCheck::martian_src);
+    EXPECT_EQ(check_v6_addrs(loop.data(), g.data()), AddrCheck::martian_src);
+    EXPECT_EQ(check_v6_addrs(g.data(), loop.data()), AddrCheck::martian_dst);
+    EXPECT_EQ(check_v6_addrs(g.data(), unspec.data()), AddrCheck::martian_dst);
+    EXPECT_EQ(check_v6_addrs(nat64.data(), nat64.data()), AddrCheck::ok);
 }
