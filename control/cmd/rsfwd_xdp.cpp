@@ -1,21 +1,26 @@
 // control/cmd/rsfwd_xdp.cpp — `rsfwd-xdp`: the XDP backend and the AF_XDP split program
-// as a standalone tool, until `rsfwd run --backend xdp` drives XdpBackend from the control plane.
+// as a standalone tool (`rsfwd run --backend xdp` is the daemon on the same backend). Routes go
+// through the same FIB compiler as the daemon's (XdpFib): this tool only keeps the routes it was
+// given, to answer `del` and count them.
 //
 //   rsfwd-xdp forward --port r1=vnet --port r2=vnet --config routes.txt [--stdin]
 //   rsfwd-xdp split --iface eth1 --local 10.0.0.1 [--configure-attached | --show-attached]
 //   rsfwd-xdp write-object /tmp/rsfwd_split.bpf.o
 //
 // The command language (config file lines, and stdin lines with --stdin; '#' starts a comment):
-//   port IFNAME VIEW [auto|native|generic]
-//   route VIEW PREFIX [via NH [NH...]]     no `via`: connected (D11); several NH: ECMP (D7)
+//   port IFNAME VIEW [auto|native|generic]  config file (or --port) only: the compiler's ports
+//                                           are fixed before the first route
+//   route VIEW PREFIX [via NH [NH...]]     no `via`: connected (D11); several NH: ECMP (D7);
+//                                           a NH no port subnet holds is left out (blackhole)
 //   blackhole VIEW PREFIX
 //   del VIEW PREFIX
-//   neigh ADDR MAC [IFNAME]                 static neighbour
+//   neigh ADDR MAC [IFNAME]                 static neighbour (its port: the subnet holding ADDR)
 //   local ADDR                              extra address punted to the kernel
 //   refresh | stats | quit
 // Every stdin command answers one JSON line: {"ok":true} / {"ok":false,"error":"..."} / stats.
 // The process detaches everything on exit, SIGINT, SIGTERM — and, through bpf_link, on SIGKILL.
 #include "dataplane/xdp/xdp_backend.hpp"
+#include "dataplane/xdp/xdp_fib.hpp"
 #include "dataplane/xdp/xdp_split.hpp"
 
 #include <CLI/CLI.hpp>
@@ -25,11 +30,14 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -56,28 +64,64 @@ void install_signals() {
     signal(SIGPIPE, SIG_IGN);
 }
 
-json stats_json(const XdpBackend& be) {
+// The forwarding tool's state: the backend, the compiler feeding it (built once the ports are
+// known) and the routes given so far (the tool's RIB, not a FIB: the compiler owns that).
+struct Forwarder {
+    XdpBackend be;
+    std::unique_ptr<XdpFib> fib;
+    std::map<std::pair<ViewName, Prefix>, ViewRoute> routes;
+
+    XdpFib& need_fib() {
+        if (!fib) {
+            fib = std::make_unique<XdpFib>(be);
+            check(fib->refresh_neighbours());
+        }
+        return *fib;
+    }
+    // Map writes the command caused: a failed one fails the command.
+    static void check(const ApplyResult& r) {
+        if (r.failed) throw XdpError(r.first_error);
+    }
+    void change(const ViewName& view, const Prefix& p, std::optional<ViewRoute> r) {
+        need_fib().change(view, p, r);
+        if (r)
+            routes[{view, p}] = *r;
+        else
+            routes.erase({view, p});
+        check(fib->flush());
+        // The kernel resolves on demand only: ask now for the next hops it does not know yet
+        // (refresh_neighbours() asks again until it does).
+        const auto& comp = fib->compiler();
+        for (const IpAddr& nh : r ? r->next_hops : NextHops{})
+            if (auto a = comp.find_neighbour(nh); a && !comp.neighbour_info(*a).resolved)
+                kick_resolution(comp.ports()[comp.neighbour_info(*a).port].port_id, nh);
+    }
+};
+
+json stats_json(const Forwarder& f) {
     json j;
-    auto c = be.counters();
+    auto c = f.be.counters();
     json counters = json::object();
     for (std::size_t i = 0; i < fwd_counter_count; ++i)
         counters[std::string(to_string(static_cast<FwdCounter>(i)))] = c.value[i];
     j["counters"] = counters;
     json ports = json::array();
-    for (const auto& p : be.ports())
+    for (const auto& p : f.be.ports())
         ports.push_back({{"ifname", p.ifname},
                          {"ifindex", p.ifindex},
                          {"view", p.view},
                          {"mode", std::string(to_string(p.mode))}});
     j["ports"] = ports;
-    json nhs = json::array();
-    for (const auto& n : be.next_hops())
-        nhs.push_back({{"addr", n.addr.str()},
-                       {"ifindex", n.ifindex},
-                       {"mac", n.mac ? mac_str(*n.mac) : std::string()},
-                       {"users", n.users}});
+    json nhs = json::array(); // every compiler neighbour: next hops and connected destinations
+    if (f.fib)
+        for (const auto& n : f.fib->neighbours())
+            nhs.push_back({{"addr", n.addr.str()},
+                           {"ifindex", n.ifindex},
+                           {"mac", n.mac ? mac_str(*n.mac) : std::string()},
+                           {"static", n.is_static},
+                           {"host", n.host}});
     j["next_hops"] = nhs;
-    j["routes"] = be.route_count();
+    j["routes"] = f.routes.size();
     return j;
 }
 
@@ -93,48 +137,73 @@ Prefix need_prefix(const std::string& s) {
     return *p;
 }
 
-// Runs one command line. Returns false on `quit`. `out` receives stats for `stats`.
-bool run_command(XdpBackend& be, const std::string& line, AttachMode default_mode, json& out) {
+std::vector<std::string> words(const std::string& line) {
     std::istringstream in(line.substr(0, line.find('#')));
     std::vector<std::string> w;
     for (std::string t; in >> t;) w.push_back(t);
+    return w;
+}
+
+// Runs one command line. Returns false on `quit`. `out` receives stats for `stats`.
+bool run_command(Forwarder& f, const std::string& line, AttachMode default_mode, json& out) {
+    const std::vector<std::string> w = words(line);
     if (w.empty()) return true;
     const std::string& cmd = w[0];
     if (cmd == "quit" || cmd == "exit") return false;
     if (cmd == "port" && (w.size() == 3 || w.size() == 4)) {
+        if (f.fib)
+            throw XdpError("port: the ports are fixed once routes can be given (--port, or the "
+                           "config file's port lines)");
         AttachMode m = default_mode;
         if (w.size() == 4) {
             auto pm = parse_attach_mode(w[3]);
             if (!pm) throw XdpError("bad attach mode '" + w[3] + "'");
             m = *pm;
         }
-        auto st = be.add_port(w[1], w[2], m);
+        auto st = f.be.add_port(w[1], w[2], m);
         out = {{"port", st.ifname}, {"mode", std::string(to_string(st.mode))}};
     } else if (cmd == "route" && w.size() >= 3) {
         ViewRoute r;
         r.prefix = need_prefix(w[2]);
+        r.source = RouteSource::nva;
         std::size_t i = 3;
         if (i < w.size()) {
             if (w[i] != "via" || i + 1 >= w.size())
                 throw XdpError("expected: route VIEW PREFIX [via NH...]");
             for (++i; i < w.size(); ++i) r.next_hops.push_back(need_addr(w[i]));
         }
-        be.upsert(w[1], r);
+        if (r.next_hops.empty()) r.source = RouteSource::vnet_local;
+        r.next_hops.sort_unique();
+        if (r.next_hops.overflowed())
+            throw XdpError("route " + w[2] + ": more than 8 next hops, at most 8 (D7)");
+        for (const auto& nh : r.next_hops)
+            if (nh.family != r.prefix.family())
+                throw XdpError("route " + w[2] + ": next hop " + nh.str() +
+                               " of the other address family");
+        f.change(w[1], r.prefix, r);
     } else if (cmd == "blackhole" && w.size() == 3) {
-        be.upsert_blackhole(w[1], need_prefix(w[2]));
+        // The compiler's blackhole: a route whose next hops no port subnet holds (the unspecified
+        // address is held by none).
+        ViewRoute r;
+        r.prefix = need_prefix(w[2]);
+        r.source = RouteSource::nva;
+        r.next_hops.push_back(IpAddr{});
+        f.change(w[1], r.prefix, r);
     } else if (cmd == "del" && w.size() == 3) {
-        if (!be.remove(w[1], need_prefix(w[2])))
-            throw XdpError("no route " + w[2] + " in view " + w[1]);
+        const Prefix p = need_prefix(w[2]);
+        if (!f.routes.count({w[1], p})) throw XdpError("no route " + w[2] + " in view " + w[1]);
+        f.change(w[1], p, std::nullopt);
     } else if (cmd == "neigh" && (w.size() == 3 || w.size() == 4)) {
         auto mac = parse_mac(w[2]);
         if (!mac) throw XdpError("bad MAC '" + w[2] + "'");
-        be.set_static_neighbour(need_addr(w[1]), *mac, w.size() == 4 ? w[3] : std::string());
+        f.need_fib().set_static_neighbour(need_addr(w[1]), *mac);
+        Forwarder::check(f.fib->flush());
     } else if (cmd == "local" && w.size() == 2) {
-        be.add_local_address(need_addr(w[1]));
+        f.be.add_local_address(need_addr(w[1]));
     } else if (cmd == "refresh" && w.size() == 1) {
-        be.refresh_neighbours();
+        Forwarder::check(f.need_fib().refresh_neighbours());
     } else if (cmd == "stats" && w.size() == 1) {
-        out = stats_json(be);
+        out = stats_json(f);
     } else {
         throw XdpError("unknown or malformed command: " + line);
     }
@@ -146,28 +215,35 @@ int run_forward(const std::vector<std::string>& port_args, const std::string& co
                 double refresh_interval, double duration) {
     auto mode = parse_attach_mode(mode_s);
     if (!mode) throw XdpError("bad --mode '" + mode_s + "' (auto, native, generic)");
-    XdpBackend be;
+    Forwarder f;
     json ignored;
     for (const auto& pa : port_args) {
         auto eq = pa.find('=');
         if (eq == std::string::npos) throw XdpError("--port wants IFNAME=VIEW, got '" + pa + "'");
-        be.add_port(pa.substr(0, eq), pa.substr(eq + 1), *mode);
+        f.be.add_port(pa.substr(0, eq), pa.substr(eq + 1), *mode);
     }
     if (!config.empty()) {
-        std::ifstream f(config);
-        if (!f) throw XdpError("cannot open " + config);
-        int lineno = 0;
-        for (std::string line; std::getline(f, line);) {
-            ++lineno;
-            try {
-                if (!run_command(be, line, *mode, ignored)) break;
-            } catch (const std::exception& e) {
-                throw XdpError(config + ":" + std::to_string(lineno) + ": " + e.what());
+        std::ifstream in(config);
+        if (!in) throw XdpError("cannot open " + config);
+        std::vector<std::string> lines;
+        for (std::string line; std::getline(in, line);) lines.push_back(line);
+        // Two passes: every port line first (the compiler is built from the port set), then the
+        // rest in file order.
+        for (int pass = 0; pass < 2; ++pass) {
+            for (std::size_t i = 0; i < lines.size(); ++i) {
+                const auto w = words(lines[i]);
+                if (w.empty() || (w[0] == "port") != (pass == 0)) continue;
+                try {
+                    if (!run_command(f, lines[i], *mode, ignored)) break;
+                } catch (const std::exception& e) {
+                    throw XdpError(config + ":" + std::to_string(i + 1) + ": " + e.what());
+                }
             }
         }
     }
+    Forwarder::check(f.need_fib().refresh_neighbours()); // resolve what the config points at
     install_signals();
-    json ready = stats_json(be);
+    json ready = stats_json(f);
     ready["ready"] = true;
     std::cout << ready.dump() << std::endl;
 
@@ -181,14 +257,14 @@ int run_forward(const std::vector<std::string>& port_args, const std::string& co
         if (duration > 0 && secs(now - start) >= duration) break;
         if (refresh_interval > 0 && secs(now - last_refresh) >= refresh_interval) {
             try {
-                be.refresh_neighbours();
+                Forwarder::check(f.fib->refresh_neighbours());
             } catch (const std::exception& e) {
                 std::cerr << "rsfwd-xdp: refresh: " << e.what() << "\n";
             }
             last_refresh = now;
         }
         if (stats_interval > 0 && secs(now - last_stats) >= stats_interval) {
-            std::cout << stats_json(be).dump() << std::endl;
+            std::cout << stats_json(f).dump() << std::endl;
             last_stats = now;
         }
         pollfd pfd{stdin_open ? 0 : -1, POLLIN, 0};
@@ -205,7 +281,7 @@ int run_forward(const std::vector<std::string>& port_args, const std::string& co
             pending.erase(0, nl + 1);
             json out;
             try {
-                if (!run_command(be, line, *mode, out)) {
+                if (!run_command(f, line, *mode, out)) {
                     g_stop = 1;
                     out = {{"ok", true}, {"bye", true}};
                 } else if (out.is_null()) {
@@ -220,10 +296,10 @@ int run_forward(const std::vector<std::string>& port_args, const std::string& co
             if (g_stop) break;
         }
     }
-    json fin = stats_json(be);
+    json fin = stats_json(f);
     fin["final"] = true;
     std::cout << fin.dump() << std::endl;
-    be.detach_all();
+    f.be.detach_all();
     return 0;
 }
 

@@ -306,12 +306,9 @@ int run_xdp(const RunArgs& a, const Config& cfg) {
                      xdp::to_string(st.mode), p.view);
     }
     for (const auto& ip : persona_addresses(cfg)) backend.add_local_address(ip);
-    for (const auto& n : cfg.neighbours) {
-        const auto* port = cfg.find_port(n.port);
-        backend.set_static_neighbour(n.ip, n.mac, port ? xdp_ifname(port->device) : std::string{});
-    }
-    backend.refresh_neighbours(); // the kernel's table before the first routes arrive
-    XdpSink sink(backend);
+    XdpSink sink(backend); // the FIB compiler over the attached ports
+    for (const auto& n : cfg.neighbours) sink.set_static_neighbour(n.ip, n.mac);
+    sink.refresh_neighbours(); // the kernel's table before the first routes arrive
     ControlPlane cp(io, cfg, &sink, control_options(a));
     cp.start();
     if (!a.bench_routes.empty()) {
@@ -325,7 +322,7 @@ int run_xdp(const RunArgs& a, const Config& cfg) {
     control_loop(io, cp, a.duration, [&] {
         const auto now = std::chrono::steady_clock::now();
         if (now - last_refresh >= std::chrono::milliseconds(500)) {
-            backend.refresh_neighbours(); // kernel ARP/ND table → next-hop MACs
+            sink.refresh_neighbours(); // kernel ARP/ND table → next-hop MACs
             last_refresh = now;
         }
         return std::chrono::microseconds(50'000);

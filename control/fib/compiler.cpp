@@ -13,6 +13,7 @@
 #include <cstring>
 #include <memory>
 #include <stdexcept>
+#include <utility>
 
 namespace rsfwd::fib {
 
@@ -91,8 +92,21 @@ std::optional<std::uint32_t> FibCompiler::neighbour(const IpAddr& ip) {
     n.adj = idx;
     neighbours_.push_back(n);
     by_ip_.emplace(ip, idx);
-    adj_.store(idx, adj_unresolved_slot);
+    adj_dirty_.push_back(false);
+    store_adj(idx, adj_unresolved_slot);
     return idx;
+}
+
+void FibCompiler::store_adj(std::uint32_t adj, std::uint64_t slot) {
+    adj_.store(adj, slot);
+    if (adj_dirty_[adj]) return;
+    adj_dirty_[adj] = true;
+    adj_changed_.push_back(adj);
+}
+
+std::vector<std::uint32_t> FibCompiler::take_adj_changes() {
+    for (std::uint32_t a : adj_changed_) adj_dirty_[a] = false;
+    return std::exchange(adj_changed_, {});
 }
 
 void FibCompiler::ensure_host(std::uint32_t adj, std::uint64_t tsc) {
@@ -108,14 +122,14 @@ void FibCompiler::set_mac(std::uint32_t adj, const Mac& mac, bool is_static) {
     n.mac = mac;
     n.resolved = true;
     n.is_static = n.is_static || is_static;
-    adj_.store(adj, adj_pack(ports_[n.port].port_id, mac));
+    store_adj(adj, adj_pack(ports_[n.port].port_id, mac));
 }
 
 void FibCompiler::set_unresolved(std::uint32_t adj) {
     Neighbour& n = neighbours_.at(adj);
     if (n.is_static) return;
     n.resolved = false;
-    adj_.store(adj, adj_unresolved_slot);
+    store_adj(adj, adj_unresolved_slot);
 }
 
 void FibCompiler::note_event(std::uint64_t tsc) noexcept {

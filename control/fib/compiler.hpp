@@ -99,6 +99,12 @@ public:
     // Resolves (or re-resolves) a neighbour: one atomic slot store, no publication needed.
     void set_mac(std::uint32_t adj, const Mac& mac, bool is_static = false);
     void set_unresolved(std::uint32_t adj);
+    // Adjacency slots stored since the last call (a new neighbour, set_mac, set_unresolved), each
+    // index once, in first-store order. For a backend that mirrors the AdjTable into its own
+    // table (XDP: the nexthops map), since slot stores publish nothing. The DPDK workers read the
+    // AdjTable itself and never call it. Cost: one flag test (and a push on the first store since
+    // the last drain) per slot store; bounded by neighbour_count() whether or not anyone drains.
+    [[nodiscard]] std::vector<std::uint32_t> take_adj_changes();
     [[nodiscard]] std::optional<std::size_t> port_for(const IpAddr& ip) const noexcept;
 
     // Pending work for the publisher.
@@ -136,6 +142,7 @@ private:
     };
 
     nh_t group_for(const ViewRoute& r);
+    void store_adj(std::uint32_t adj, std::uint64_t slot); // AdjTable store + take_adj_changes()
     [[nodiscard]] std::optional<std::uint32_t> next_hop_adj(const IpAddr& ip);
     void unref(nh_t g);
     // Upsert (nh != pending_remove) or delete one prefix of a view; p must be masked.
@@ -157,6 +164,8 @@ private:
     std::unordered_map<IpAddr, std::uint32_t, IpHash> by_ip_;
     IpAddr last_hop_ip_; // one-entry memo of next_hop_adj() (neighbours are never removed)
     std::uint32_t last_hop_adj_ = no_adj;
+    std::vector<std::uint32_t> adj_changed_; // take_adj_changes(): indices, each once
+    std::vector<bool> adj_dirty_;            // index = adjacency index: in adj_changed_
 
     std::vector<NhGroup> groups_;                              // index = nh_t (0..2 reserved)
     std::vector<std::uint32_t> refs_;                          // route references per group

@@ -1,4 +1,4 @@
-// dataplane/xdp/xdp_backend.cpp — keeps rsfwd_fwd.bpf.c's maps equal to the views.
+// dataplane/xdp/xdp_backend.cpp — writes the FIB compiler's output into rsfwd_fwd.bpf.c's maps.
 //
 // Why these choices:
 // - The object is embedded in the binary (embed_object.py) and opened from memory: no .o to find
@@ -6,10 +6,15 @@
 // - Attachment is a bpf_link (BPF_LINK_CREATE, attach type BPF_XDP), never the netlink
 //   "set XDP fd" call: a link belongs to its file descriptor, so when the process dies for any
 //   reason the kernel detaches the program and, with no pin anywhere, frees every map.
-// - Next hops and ECMP groups are reference-counted and shared between routes and views, so a
-//   MAC change is one next-hop write, whatever the number of routes behind it.
-// - A route replacement writes the new trie entry first and releases the old next hop/group
-//   after: a packet sees the old or the new route, never a hole.
+// - No second compiler: groups, adjacencies and the per-view net changes come from
+//   control/fib/compiler (the DPDK engine's, too), so both backends forward the same way.
+// - Write order inside apply() mirrors the engine's publication: slots and groups before the
+//   trie entries that refer to them; a replaced route is one trie update (old or new, never a
+//   hole). The compiler recycles a freed group id only from the next batch on, after this batch
+//   has removed every trie entry that used it.
+// - A full (bulk) table goes into a fresh trie swapped in with one outer-map update: a packet
+//   sees the whole old table or the whole new one, as a DPDK worker sees one generation.
+
 #include "dataplane/xdp/xdp_backend.hpp"
 
 #include "dataplane/xdp/rsfwd_fwd_bpf.hpp" // generated: embedded::rsfwd_fwd_bpf_o
@@ -25,7 +30,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <set>
 #include <unistd.h>
 
 namespace rsfwd::xdp {
@@ -95,11 +99,26 @@ rsfwd_local_key local_key(const IpAddr& a) {
     return k;
 }
 
-rsfwd_neigh_key neigh_key(int ifindex, const IpAddr& a) {
+rsfwd_lpm4_key lpm4_key(std::uint32_t addr_host, unsigned len) {
+    rsfwd_lpm4_key k{};
+    k.prefixlen = len;
+    for (unsigned i = 0; i < 4; ++i) k.addr[i] = static_cast<__u8>(addr_host >> (24 - 8 * i));
+    return k;
+}
+
+rsfwd_lpm6_key lpm6_key(const lpm::Addr6& addr, unsigned len) {
+    rsfwd_lpm6_key k{};
+    k.prefixlen = len;
+    std::memcpy(k.addr, addr.data(), 16);
+    return k;
+}
+
+// The "any port" key (ifindex 0, xdp_abi.h): connected trie entries always have id 0, because
+// the compiler's adjacency, not the route, names the destination's port.
+rsfwd_neigh_key neigh_key(std::uint32_t family, const std::array<std::uint8_t, 16>& addr) {
     rsfwd_neigh_key k{};
-    k.ifindex = static_cast<__u32>(ifindex);
-    k.family = a.is_v4() ? 4 : 6;
-    std::memcpy(k.addr, a.bytes.data(), a.is_v4() ? 4 : 16);
+    k.family = family;
+    std::memcpy(k.addr, addr.data(), family == 4 ? 4 : 16);
     return k;
 }
 
@@ -133,7 +152,7 @@ XdpBackend::XdpBackend() {
 
 XdpBackend::~XdpBackend() {
     detach_all();
-    for (auto& [name, v] : views_) {
+    for (auto& v : views_) {
         if (v.trie_v4 >= 0) ::close(v.trie_v4);
         if (v.trie_v6 >= 0) ::close(v.trie_v6);
     }
@@ -154,39 +173,6 @@ void XdpBackend::detach_all() noexcept {
     ports_.clear();
 }
 
-XdpBackend::View& XdpBackend::view_of(const ViewName& name) {
-    auto it = views_.find(name);
-    if (it != views_.end()) return it->second;
-    if (next_view_ >= RSFWD_XDP_MAX_VIEWS)
-        throw XdpError("view " + name + ": more than " + std::to_string(RSFWD_XDP_MAX_VIEWS) +
-                       " views");
-    View v;
-    v.id = next_view_++;
-    bpf_map_create_opts mopts{};
-    mopts.sz = sizeof mopts;
-    mopts.map_flags = BPF_F_NO_PREALLOC;
-    v.trie_v4 = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "view_v4", sizeof(rsfwd_lpm4_key),
-                               sizeof(rsfwd_route), RSFWD_XDP_MAX_ROUTES, &mopts);
-    if (v.trie_v4 < 0) fail("view " + name + ": create IPv4 LPM trie", errno);
-    v.trie_v6 = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "view_v6", sizeof(rsfwd_lpm6_key),
-                               sizeof(rsfwd_route), RSFWD_XDP_MAX_ROUTES, &mopts);
-    if (v.trie_v6 < 0) {
-        int err = errno;
-        ::close(v.trie_v4);
-        fail("view " + name + ": create IPv6 LPM trie", err);
-    }
-    __u32 key = v.id;
-    __u32 fd4 = static_cast<__u32>(v.trie_v4), fd6 = static_cast<__u32>(v.trie_v6);
-    if (bpf_map_update_elem(fd_views_v4_, &key, &fd4, BPF_ANY) != 0 ||
-        bpf_map_update_elem(fd_views_v6_, &key, &fd6, BPF_ANY) != 0) {
-        int err = errno;
-        ::close(v.trie_v4);
-        ::close(v.trie_v6);
-        fail("view " + name + ": insert tries into views_v4/views_v6", err);
-    }
-    return views_.emplace(name, std::move(v)).first->second;
-}
-
 PortStatus XdpBackend::add_port(const std::string& ifname, const ViewName& view, AttachMode mode) {
     for (const auto& p : ports_)
         if (p.status.ifname == ifname) throw XdpError("port " + ifname + ": already attached");
@@ -195,12 +181,12 @@ PortStatus XdpBackend::add_port(const std::string& ifname, const ViewName& view,
     if (info->ifindex >= static_cast<int>(RSFWD_XDP_MAX_IFINDEX))
         throw XdpError("port " + ifname + ": ifindex " + std::to_string(info->ifindex) +
                        " above the port map size " + std::to_string(RSFWD_XDP_MAX_IFINDEX));
-    View& v = view_of(view);
+    const std::size_t vid = add_view(view);
 
     // Maps first, program last: the first packet the program sees finds its port configured.
     __u32 key = static_cast<__u32>(info->ifindex);
     rsfwd_port pv{};
-    pv.view = v.id;
+    pv.view = static_cast<__u32>(vid);
     pv.flags = RSFWD_PORT_ENABLED;
     std::memcpy(pv.mac, info->mac.data(), 6);
     update(fd_ports_, &key, &pv, "ports");
@@ -245,254 +231,254 @@ PortStatus XdpBackend::add_port(const std::string& ifname, const ViewName& view,
     p.info = std::move(*info);
     p.link_fd = link;
     ports_.push_back(std::move(p));
-
-    // New subnets may resolve next hops that had no port until now.
-    refresh_neighbours();
     return ports_.back().status;
 }
 
-const XdpBackend::Port* XdpBackend::port_by_ifindex(int ifindex) const {
+std::size_t XdpBackend::add_view(const ViewName& name) {
+    for (std::size_t i = 0; i < views_.size(); ++i)
+        if (views_[i].name == name) return i;
+    if (views_.size() >= RSFWD_XDP_MAX_VIEWS)
+        throw XdpError("view " + name + ": more than " + std::to_string(RSFWD_XDP_MAX_VIEWS) +
+                       " views");
+    View v;
+    v.name = name;
+    v.trie_v4 = new_trie(false, name);
+    try {
+        v.trie_v6 = new_trie(true, name);
+    } catch (...) {
+        ::close(v.trie_v4);
+        throw;
+    }
+    views_.push_back(v);
+    const std::size_t id = views_.size() - 1;
+    __u32 key = static_cast<__u32>(id);
+    __u32 fd4 = static_cast<__u32>(v.trie_v4), fd6 = static_cast<__u32>(v.trie_v6);
+    if (bpf_map_update_elem(fd_views_v4_, &key, &fd4, BPF_ANY) != 0 ||
+        bpf_map_update_elem(fd_views_v6_, &key, &fd6, BPF_ANY) != 0) {
+        int err = errno;
+        ::close(v.trie_v4);
+        ::close(v.trie_v6);
+        views_.pop_back();
+        fail("view " + name + ": insert tries into views_v4/views_v6", err);
+    }
+    return id;
+}
+
+std::vector<ViewName> XdpBackend::view_names() const {
+    std::vector<ViewName> out;
+    for (const auto& v : views_) out.push_back(v.name);
+    return out;
+}
+
+int XdpBackend::new_trie(bool v6, const ViewName& name) const {
+    bpf_map_create_opts mopts{};
+    mopts.sz = sizeof mopts;
+    mopts.map_flags = BPF_F_NO_PREALLOC;
+    // Same type, sizes, flags and max_entries as the inner-map templates of rsfwd_fwd.bpf.c.
+    int fd = v6 ? bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "view_v6", sizeof(rsfwd_lpm6_key),
+                                 sizeof(rsfwd_route), RSFWD_XDP_MAX_ROUTES, &mopts)
+                : bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "view_v4", sizeof(rsfwd_lpm4_key),
+                                 sizeof(rsfwd_route), RSFWD_XDP_MAX_ROUTES, &mopts);
+    if (fd < 0) fail("view " + name + ": create " + (v6 ? "IPv6" : "IPv4") + " LPM trie", errno);
+    return fd;
+}
+
+void XdpBackend::swap_trie(std::size_t view, bool v6, int fd) {
+    __u32 key = static_cast<__u32>(view);
+    __u32 val = static_cast<__u32>(fd);
+    if (bpf_map_update_elem(v6 ? fd_views_v6_ : fd_views_v4_, &key, &val, BPF_ANY) != 0) {
+        int err = errno;
+        ::close(fd);
+        fail("view " + views_[view].name + ": swap in the rebuilt trie", err);
+    }
+    int& slot = v6 ? views_[view].trie_v6 : views_[view].trie_v4;
+    ::close(slot); // the kernel frees the old trie once no program run holds it (RCU)
+    slot = fd;
+}
+
+const XdpBackend::Port* XdpBackend::port_by_ifindex(int ifindex) const noexcept {
     for (const auto& p : ports_)
         if (p.status.ifindex == ifindex) return &p;
     return nullptr;
 }
 
-int XdpBackend::port_for(const IpAddr& addr) const {
-    // The most specific port subnet that holds the address.
-    int best = 0, best_len = -1;
-    for (const auto& p : ports_)
-        for (const auto& s : p.info.subnets)
-            if (s.contains(addr) && s.len > best_len) {
-                best = p.status.ifindex;
-                best_len = s.len;
-            }
-    return best;
+const InterfaceInfo* XdpBackend::interface(int ifindex) const noexcept {
+    const Port* p = port_by_ifindex(ifindex);
+    return p ? &p->info : nullptr;
 }
 
-void XdpBackend::resolve(NextHop& nh, const std::vector<Neighbour>& neigh) const {
-    nh.mac.reset();
-    nh.ifindex = port_for(nh.addr);
-    if (auto s = static_neigh_.find(nh.addr); s != static_neigh_.end()) {
-        if (!s->second.ifname.empty())
-            for (const auto& p : ports_)
-                if (p.status.ifname == s->second.ifname) nh.ifindex = p.status.ifindex;
-        if (nh.ifindex != 0) nh.mac = s->second.mac;
-        return;
-    }
-    if (nh.ifindex == 0) return;
-    for (const auto& n : neigh)
-        if (n.ifindex == nh.ifindex && n.addr == nh.addr) {
-            nh.mac = n.mac;
+// ---- Batch → maps -----------------------------------------------------------------------------
+
+struct XdpBackend::Writer {
+    ApplyResult r;
+    void update(int fd, const void* key, const void* value, const char* what) {
+        if (bpf_map_update_elem(fd, key, value, BPF_ANY) == 0) {
+            ++r.writes;
             return;
         }
-}
-
-void XdpBackend::write_next_hop(const NextHop& nh) {
-    rsfwd_nexthop v{};
-    const Port* p = port_by_ifindex(nh.ifindex);
-    if (p && nh.mac) {
-        v.ifindex = static_cast<__u32>(nh.ifindex);
-        v.flags = RSFWD_NH_RESOLVED;
-        std::memcpy(v.dmac, nh.mac->data(), 6);
-        std::memcpy(v.smac, p->info.mac.data(), 6);
+        failed(what, errno);
     }
-    __u32 key = nh.id;
-    update(fd_nexthops_, &key, &v, "nexthops");
-}
-
-std::uint32_t XdpBackend::acquire_next_hop(const IpAddr& addr) {
-    if (auto it = next_hops_.find(addr); it != next_hops_.end()) {
-        ++it->second.users;
-        return it->second.id;
-    }
-    NextHop nh;
-    nh.addr = addr;
-    if (!free_nh_.empty()) {
-        nh.id = free_nh_.back();
-        free_nh_.pop_back();
-    } else if (next_nh_ < RSFWD_XDP_MAX_NEXTHOPS) {
-        nh.id = next_nh_++;
-    } else {
-        throw XdpError("next hop " + addr.str() + ": next-hop table full (" +
-                       std::to_string(RSFWD_XDP_MAX_NEXTHOPS) + ")");
-    }
-    nh.users = 1;
-    resolve(nh, last_neigh_);
-    write_next_hop(nh);
-    if (!nh.mac && nh.ifindex != 0) kick_resolution(nh.ifindex, nh.addr);
-    next_hop_ids_[nh.id] = addr;
-    return next_hops_.emplace(addr, nh).first->second.id;
-}
-
-void XdpBackend::release_next_hop(std::uint32_t id) {
-    auto idit = next_hop_ids_.find(id);
-    if (idit == next_hop_ids_.end()) return;
-    auto it = next_hops_.find(idit->second);
-    if (--it->second.users > 0) return;
-    rsfwd_nexthop off{};
-    __u32 key = id;
-    (void)bpf_map_update_elem(fd_nexthops_, &key, &off, BPF_ANY);
-    free_nh_.push_back(id);
-    next_hops_.erase(it);
-    next_hop_ids_.erase(idit);
-}
-
-std::uint32_t XdpBackend::acquire_group(const std::vector<std::uint32_t>& nh_ids) {
-    if (auto it = groups_.find(nh_ids); it != groups_.end()) {
-        ++it->second.users;
-        return it->second.id;
-    }
-    Group g;
-    if (!free_groups_.empty()) {
-        g.id = free_groups_.back();
-        free_groups_.pop_back();
-    } else if (next_group_ < RSFWD_XDP_MAX_GROUPS) {
-        g.id = next_group_++;
-    } else {
-        throw XdpError("ECMP group table full (" + std::to_string(RSFWD_XDP_MAX_GROUPS) + ")");
-    }
-    g.users = 1;
-    rsfwd_group v{};
-    v.count = static_cast<__u32>(nh_ids.size());
-    for (std::size_t i = 0; i < nh_ids.size(); ++i) v.nh[i] = nh_ids[i];
-    __u32 key = g.id;
-    update(fd_groups_, &key, &v, "ecmp_groups");
-    group_ids_[g.id] = nh_ids;
-    return groups_.emplace(nh_ids, g).first->second.id;
-}
-
-void XdpBackend::release_group(std::uint32_t id) {
-    auto idit = group_ids_.find(id);
-    if (idit == group_ids_.end()) return;
-    auto it = groups_.find(idit->second);
-    if (--it->second.users > 0) return;
-    rsfwd_group off{};
-    __u32 key = id;
-    (void)bpf_map_update_elem(fd_groups_, &key, &off, BPF_ANY);
-    free_groups_.push_back(id);
-    groups_.erase(it);
-    group_ids_.erase(idit);
-}
-
-void XdpBackend::release(const Installed& inst) {
-    if (inst.kind == RSFWD_ROUTE_GROUP) release_group(inst.id);
-    for (auto id : inst.nh_ids) release_next_hop(id);
-}
-
-void XdpBackend::install(View& v, const Prefix& prefix, Installed inst) {
-    rsfwd_route val{inst.kind, inst.id};
-    int rc;
-    if (prefix.family() == Family::v4) {
-        rsfwd_lpm4_key k{};
-        k.prefixlen = prefix.len;
-        std::memcpy(k.addr, prefix.addr.bytes.data(), 4);
-        rc = bpf_map_update_elem(v.trie_v4, &k, &val, BPF_ANY);
-    } else {
-        rsfwd_lpm6_key k{};
-        k.prefixlen = prefix.len;
-        std::memcpy(k.addr, prefix.addr.bytes.data(), 16);
-        rc = bpf_map_update_elem(v.trie_v6, &k, &val, BPF_ANY);
-    }
-    if (rc != 0) {
-        int err = errno;
-        release(inst);
-        fail("route " + prefix.str() + ": LPM trie update", err);
-    }
-    auto [it, fresh] = v.routes.try_emplace(prefix, inst);
-    if (!fresh) {
-        Installed old = std::move(it->second);
-        it->second = std::move(inst);
-        release(old); // after the new entry is visible: no window without a route
-    }
-}
-
-void XdpBackend::upsert(const ViewName& view, const ViewRoute& route) {
-    if (!route.prefix.addr.valid()) throw XdpError("route in view " + view + ": invalid prefix");
-    if (route.next_hops.overflowed() || route.next_hops.size() > RSFWD_XDP_MAX_ECMP)
-        throw XdpError("route " + route.prefix.str() + " in view " + view + ": " +
-                       std::to_string(route.next_hops.size()) + " next hops, at most " +
-                       std::to_string(RSFWD_XDP_MAX_ECMP) + " (D7)");
-    for (const auto& nh : route.next_hops)
-        if (nh.family != route.prefix.family())
-            throw XdpError("route " + route.prefix.str() + " in view " + view + ": next hop " +
-                           nh.str() + " of the other address family");
-    View& v = view_of(view);
-    Installed inst;
-    if (route.next_hops.empty()) {
-        // D11: connected — the destination is its own next hop, on the port whose subnet holds
-        // the prefix.
-        int ifindex = port_for(route.prefix.addr);
-        inst.kind = RSFWD_ROUTE_CONNECTED;
-        inst.id = static_cast<std::uint32_t>(ifindex);
-    } else {
-        std::vector<IpAddr> addrs(route.next_hops.begin(), route.next_hops.end());
-        std::sort(addrs.begin(), addrs.end());
-        addrs.erase(std::unique(addrs.begin(), addrs.end()), addrs.end());
-        try {
-            for (const auto& a : addrs) inst.nh_ids.push_back(acquire_next_hop(a));
-            if (inst.nh_ids.size() == 1) {
-                inst.kind = RSFWD_ROUTE_NEXTHOP;
-                inst.id = inst.nh_ids[0];
-            } else {
-                inst.kind = RSFWD_ROUTE_GROUP;
-                inst.id = acquire_group(inst.nh_ids); // D7: ECMP over the flow hash
-            }
-        } catch (...) {
-            for (auto id : inst.nh_ids) release_next_hop(id);
-            throw;
+    void erase(int fd, const void* key, const char* what) {
+        if (bpf_map_delete_elem(fd, key) == 0 || errno == ENOENT) {
+            ++r.writes;
+            return;
         }
+        failed(what, errno);
     }
-    install(v, route.prefix, std::move(inst));
-}
-
-void XdpBackend::upsert_blackhole(const ViewName& view, const Prefix& prefix) {
-    View& v = view_of(view);
-    Installed inst;
-    inst.kind = RSFWD_ROUTE_BLACKHOLE;
-    install(v, prefix, std::move(inst));
-}
-
-bool XdpBackend::remove(const ViewName& view, const Prefix& prefix) {
-    auto vit = views_.find(view);
-    if (vit == views_.end()) return false;
-    View& v = vit->second;
-    auto it = v.routes.find(prefix);
-    if (it == v.routes.end()) return false;
-    int rc;
-    if (prefix.family() == Family::v4) {
-        rsfwd_lpm4_key k{};
-        k.prefixlen = prefix.len;
-        std::memcpy(k.addr, prefix.addr.bytes.data(), 4);
-        rc = bpf_map_delete_elem(v.trie_v4, &k);
-    } else {
-        rsfwd_lpm6_key k{};
-        k.prefixlen = prefix.len;
-        std::memcpy(k.addr, prefix.addr.bytes.data(), 16);
-        rc = bpf_map_delete_elem(v.trie_v6, &k);
+    void failed(const std::string& what, int err) {
+        if (r.failed++ == 0) r.first_error = what + ": " + errstr(err);
     }
-    if (rc != 0 && errno != ENOENT)
-        fail("route " + prefix.str() + " in view " + view + ": LPM trie delete", errno);
-    release(it->second);
-    v.routes.erase(it);
+    // An index the compiler handed out beyond an array map's size.
+    void full(const char* what, std::uint32_t id, std::uint32_t size) {
+        failed(std::string(what) + " " + std::to_string(id) + ": beyond the map's " +
+                   std::to_string(size) + " entries",
+               ENOSPC);
+    }
+};
+
+// A view table value (compiler group id) → the trie value; false: no trie entry (group_local,
+// see the header).
+bool XdpBackend::trie_value(fib::nh_t nh, rsfwd_route& out) const noexcept {
+    switch (nh) {
+    case fib::group_local:
+        return false;
+    case fib::group_connected:
+        out = rsfwd_route{RSFWD_ROUTE_CONNECTED, 0};
+        return true;
+    case fib::group_blackhole:
+        out = rsfwd_route{RSFWD_ROUTE_BLACKHOLE, 0};
+        return true;
+    default:
+        break;
+    }
+    const GroupShadow g = nh < groups_.size() ? groups_[nh] : GroupShadow{};
+    if (g.n == 0)
+        out = rsfwd_route{RSFWD_ROUTE_BLACKHOLE, 0}; // a group never written: cannot happen
+    else if (g.n == 1)
+        out = rsfwd_route{RSFWD_ROUTE_NEXTHOP, g.first};
+    else
+        out = rsfwd_route{RSFWD_ROUTE_GROUP, static_cast<__u32>(nh)};
     return true;
 }
 
-void XdpBackend::apply(const ViewName& view, const ViewChange& change) {
-    if (change.route)
-        upsert(view, *change.route);
-    else
-        remove(view, change.prefix);
+void XdpBackend::write_adjacency(Writer& w, std::uint32_t a, std::uint64_t slot) {
+    if (a >= RSFWD_XDP_MAX_NEXTHOPS) return w.full("adjacency", a, RSFWD_XDP_MAX_NEXTHOPS);
+    rsfwd_nexthop v{};
+    const Port* p = port_by_ifindex(fib::adj_port(slot));
+    if (fib::adj_port(slot) != fib::adj_unresolved && p) {
+        const Mac mac = fib::adj_mac(slot);
+        v.ifindex = static_cast<__u32>(p->status.ifindex);
+        v.flags = RSFWD_NH_RESOLVED;
+        std::memcpy(v.dmac, mac.data(), 6);
+        std::memcpy(v.smac, p->info.mac.data(), 6);
+    }
+    __u32 key = a;
+    w.update(fd_nexthops_, &key, &v, "nexthops");
 }
 
-void XdpBackend::set_static_neighbour(const IpAddr& addr, const Mac& mac,
-                                      const std::string& ifname) {
-    static_neigh_[addr] = StaticNeigh{mac, ifname};
-    if (auto it = next_hops_.find(addr); it != next_hops_.end()) {
-        resolve(it->second, last_neigh_);
-        write_next_hop(it->second);
+void XdpBackend::write_host(Writer& w, std::uint32_t a, std::uint64_t slot) {
+    auto it = hosts_.find(a);
+    if (it == hosts_.end()) return;
+    const rsfwd_neigh_key key = neigh_key(it->second.family, it->second.addr);
+    const int ifindex = fib::adj_port(slot);
+    if (fib::adj_port(slot) == fib::adj_unresolved || !port_by_ifindex(ifindex)) {
+        w.erase(fd_neigh_, &key, "neighbours"); // no entry: the program punts (unresolved)
+        return;
     }
-    sync_connected_neighbours(last_neigh_);
+    rsfwd_neigh val{};
+    const Mac mac = fib::adj_mac(slot);
+    std::memcpy(val.mac, mac.data(), 6);
+    val.ifindex = static_cast<__u32>(ifindex);
+    w.update(fd_neigh_, &key, &val, "neighbours");
 }
+
+void XdpBackend::write_tables(Writer& w, std::size_t view, const fib::TableOps& o) {
+    const View& v = views_[view];
+    auto put4 = [&](int fd, const lpm::Route4& r) {
+        rsfwd_route val{};
+        if (!trie_value(r.nh, val)) return;
+        const auto k = lpm4_key(r.addr, r.len);
+        w.update(fd, &k, &val, "IPv4 LPM trie");
+    };
+    auto put6 = [&](int fd, const lpm::Route6& r) {
+        rsfwd_route val{};
+        if (!trie_value(r.nh, val)) return;
+        const auto k = lpm6_key(r.addr, r.len);
+        w.update(fd, &k, &val, "IPv6 LPM trie");
+    };
+    if (o.full4) {
+        const int fd = new_trie(false, v.name);
+        for (const auto& r : o.full4->routes()) put4(fd, r);
+        swap_trie(view, false, fd);
+    }
+    if (o.full6) {
+        const int fd = new_trie(true, v.name);
+        for (const auto& r : o.full6->routes()) put6(fd, r);
+        swap_trie(view, true, fd);
+    }
+    // Removals first: the compiler's net ops never hold one prefix twice, so order between
+    // removes and upserts does not matter for correctness; removing first keeps the trie small.
+    for (const auto& r : o.rm4) {
+        const auto k = lpm4_key(r.addr, r.len);
+        w.erase(v.trie_v4, &k, "IPv4 LPM trie delete");
+    }
+    for (const auto& r : o.rm6) {
+        const auto k = lpm6_key(r.addr, r.len);
+        w.erase(v.trie_v6, &k, "IPv6 LPM trie delete");
+    }
+    for (const auto& r : o.up4) put4(v.trie_v4, r);
+    for (const auto& r : o.up6) put6(v.trie_v6, r);
+}
+
+ApplyResult XdpBackend::apply(const fib::Batch& b, std::span<const std::uint32_t> changed_adj,
+                              const fib::AdjTable& adj) {
+    Writer w;
+    for (std::uint32_t a : changed_adj) write_adjacency(w, a, adj.load(a));
+    for (const auto& [id, g] : b.group_writes) {
+        if (id >= groups_.size()) groups_.resize(id + 1);
+        groups_[id] = GroupShadow{g.n, g.adj[0]};
+        if (g.n < 2) continue; // a one-member group is a NEXTHOP trie value, never looked up
+        if (id >= RSFWD_XDP_MAX_GROUPS) {
+            w.full("ECMP group", id, RSFWD_XDP_MAX_GROUPS);
+            continue;
+        }
+        rsfwd_group v{};
+        v.count = g.n;
+        for (unsigned i = 0; i < g.n; ++i) v.nh[i] = g.adj[i];
+        __u32 key = id;
+        w.update(fd_groups_, &key, &v, "ecmp_groups");
+    }
+    // Hosts (connected destinations): remember each entry's key, then write it from its slot.
+    auto host = [&](std::uint32_t a, std::uint32_t family, const std::uint8_t* addr) {
+        HostKey k;
+        k.family = family;
+        std::memcpy(k.addr.data(), addr, family == 4 ? 4 : 16);
+        hosts_[a] = k;
+        write_host(w, a, adj.load(a));
+    };
+    for (const auto& r : b.hosts.up4) {
+        std::array<std::uint8_t, 4> a4{};
+        for (unsigned i = 0; i < 4; ++i) a4[i] = static_cast<std::uint8_t>(r.addr >> (24 - 8 * i));
+        host(r.nh, 4, a4.data());
+    }
+    for (const auto& r : b.hosts.up6) host(r.nh, 6, r.addr.data());
+    for (std::uint32_t a : changed_adj) write_host(w, a, adj.load(a));
+    for (std::size_t v = 0; v < b.views.size(); ++v) {
+        if (b.views[v].empty()) continue;
+        if (v >= views_.size()) {
+            w.failed("view id " + std::to_string(v) + ": no such view in the XDP backend", EINVAL);
+            continue;
+        }
+        try {
+            write_tables(w, v, b.views[v]);
+        } catch (const XdpError& e) { // a trie could not be created or swapped in
+            if (w.r.failed++ == 0) w.r.first_error = e.what();
+        }
+    }
+    return w.r;
+}
+
+// ---- the rest ---------------------------------------------------------------------------------
 
 void XdpBackend::add_local_address(const IpAddr& addr) {
     auto lk = local_key(addr);
@@ -500,72 +486,16 @@ void XdpBackend::add_local_address(const IpAddr& addr) {
     update(fd_local_, &lk, &one, "local_addrs");
 }
 
-void XdpBackend::sync_connected_neighbours(const std::vector<Neighbour>& neigh) {
-    // Value = (MAC, the port it is on); key ifindex 0 = the "any port" entry (xdp_abi.h).
-    std::map<std::pair<int, IpAddr>, std::pair<Mac, int>> want;
-    for (const auto& n : neigh)
-        if (port_by_ifindex(n.ifindex)) want[{n.ifindex, n.addr}] = {n.mac, n.ifindex};
-    for (const auto& [addr, s] : static_neigh_) {
-        int ifindex = port_for(addr);
-        if (!s.ifname.empty())
-            for (const auto& p : ports_)
-                if (p.status.ifname == s.ifname) ifindex = p.status.ifindex;
-        if (ifindex != 0) want[{ifindex, addr}] = {s.mac, ifindex};
-    }
-    // "Any port" entries, for connected routes that span several ports: the neighbour's own
-    // port, preferring the port whose subnet holds the address when it is known on several.
-    std::map<std::pair<int, IpAddr>, std::pair<Mac, int>> any;
-    for (const auto& [k, v] : want) {
-        auto it = any.find({0, k.second});
-        if (it == any.end() || port_for(k.second) == k.first) any[{0, k.second}] = v;
-    }
-    want.insert(any.begin(), any.end());
-    for (const auto& [k, v] : installed_neigh_)
-        if (!want.count(k)) {
-            auto key = neigh_key(k.first, k.second);
-            (void)bpf_map_delete_elem(fd_neigh_, &key);
-        }
-    for (const auto& [k, v] : want) {
-        auto old = installed_neigh_.find(k);
-        if (old != installed_neigh_.end() && old->second == v) continue;
-        auto key = neigh_key(k.first, k.second);
-        rsfwd_neigh val{};
-        std::memcpy(val.mac, v.first.data(), 6);
-        val.ifindex = static_cast<__u32>(v.second);
-        update(fd_neigh_, &key, &val, "neighbours");
-    }
-    installed_neigh_ = std::move(want);
-}
-
-void XdpBackend::refresh_neighbours() {
+void XdpBackend::refresh_interfaces() {
     for (auto& p : ports_) {
-        if (auto info = read_interface(p.status.ifname);
-            info && info->ifindex == p.status.ifindex) {
-            for (const auto& a : info->addresses)
-                if (std::find(p.info.addresses.begin(), p.info.addresses.end(), a) ==
-                    p.info.addresses.end())
-                    add_local_address(a);
-            p.info = std::move(*info);
-        }
+        auto info = read_interface(p.status.ifname);
+        if (!info || info->ifindex != p.status.ifindex) continue;
+        for (const auto& a : info->addresses)
+            if (std::find(p.info.addresses.begin(), p.info.addresses.end(), a) ==
+                p.info.addresses.end())
+                add_local_address(a);
+        p.info = std::move(*info);
     }
-    last_neigh_ = read_neighbours();
-    for (auto& [addr, nh] : next_hops_) {
-        NextHop before = nh;
-        resolve(nh, last_neigh_);
-        if (nh.ifindex != before.ifindex || nh.mac != before.mac) write_next_hop(nh);
-        if (!nh.mac && nh.ifindex != 0) kick_resolution(nh.ifindex, nh.addr);
-    }
-    // Connected routes installed before their port existed: retry the port lookup.
-    for (auto& [name, v] : views_)
-        for (auto& [prefix, inst] : v.routes)
-            if (inst.kind == RSFWD_ROUTE_CONNECTED && inst.id == 0) {
-                if (int ifx = port_for(prefix.addr); ifx != 0) {
-                    Installed fixed = inst;
-                    fixed.id = static_cast<std::uint32_t>(ifx);
-                    install(v, prefix, fixed);
-                }
-            }
-    sync_connected_neighbours(last_neigh_);
 }
 
 FwdCounters XdpBackend::counters() const {
@@ -586,17 +516,55 @@ std::vector<PortStatus> XdpBackend::ports() const {
     return out;
 }
 
-std::vector<NextHopStatus> XdpBackend::next_hops() const {
-    std::vector<NextHopStatus> out;
-    for (const auto& [addr, nh] : next_hops_)
-        out.push_back(NextHopStatus{addr, nh.ifindex, nh.mac, nh.users});
+std::optional<MapRoute> XdpBackend::lookup(std::size_t view, const IpAddr& dst) const {
+    if (view >= views_.size() || !dst.valid()) return std::nullopt;
+    rsfwd_route val{};
+    int rc;
+    if (dst.is_v4()) {
+        rsfwd_lpm4_key k{};
+        k.prefixlen = 32;
+        std::memcpy(k.addr, dst.bytes.data(), 4);
+        rc = bpf_map_lookup_elem(views_[view].trie_v4, &k, &val);
+    } else {
+        rsfwd_lpm6_key k{};
+        k.prefixlen = 128;
+        std::memcpy(k.addr, dst.bytes.data(), 16);
+        rc = bpf_map_lookup_elem(views_[view].trie_v6, &k, &val);
+    }
+    if (rc != 0) return std::nullopt;
+    return MapRoute{static_cast<MapRouteKind>(val.kind), val.id};
+}
+
+MapNextHop XdpBackend::next_hop(std::uint32_t adj) const {
+    MapNextHop out;
+    rsfwd_nexthop v{};
+    __u32 key = adj;
+    if (bpf_map_lookup_elem(fd_nexthops_, &key, &v) != 0) return out;
+    out.resolved = (v.flags & RSFWD_NH_RESOLVED) != 0;
+    out.ifindex = static_cast<int>(v.ifindex);
+    std::memcpy(out.dmac.data(), v.dmac, 6);
+    std::memcpy(out.smac.data(), v.smac, 6);
     return out;
 }
 
-std::size_t XdpBackend::route_count() const noexcept {
-    std::size_t n = 0;
-    for (const auto& [name, v] : views_) n += v.routes.size();
-    return n;
+std::vector<std::uint32_t> XdpBackend::group(std::uint32_t id) const {
+    rsfwd_group v{};
+    __u32 key = id;
+    if (bpf_map_lookup_elem(fd_groups_, &key, &v) != 0 || v.count > RSFWD_XDP_MAX_ECMP) return {};
+    return {v.nh, v.nh + v.count};
+}
+
+std::optional<MapNeighbour> XdpBackend::neighbour(const IpAddr& addr) const {
+    if (!addr.valid()) return std::nullopt;
+    std::array<std::uint8_t, 16> a{};
+    std::memcpy(a.data(), addr.bytes.data(), addr.is_v4() ? 4 : 16);
+    const rsfwd_neigh_key key = neigh_key(addr.is_v4() ? 4 : 6, a);
+    rsfwd_neigh v{};
+    if (bpf_map_lookup_elem(fd_neigh_, &key, &v) != 0) return std::nullopt;
+    MapNeighbour out;
+    std::memcpy(out.mac.data(), v.mac, 6);
+    out.ifindex = static_cast<int>(v.ifindex);
+    return out;
 }
 
 } // namespace rsfwd::xdp

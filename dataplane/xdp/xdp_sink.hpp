@@ -1,12 +1,15 @@
 // dataplane/xdp/xdp_sink.hpp — the ControlPlane's ForwardingSink on the XDP backend
-// (`rsfwd run --backend xdp`): view changes become BPF map updates, counters come from the
+// (`rsfwd run --backend xdp`): view changes go through the FIB compiler (XdpFib, the DPDK
+// engine's compiler) and its output becomes BPF map writes right away; counters come from the
 // per-CPU counter map. The kernel keeps ARP, ICMP to us and BGP (XDP_PASS).
 //
-// Thread: control thread only.
+// Thread: control thread only. Build it after every port is attached (the compiler's ports and
+// views are the backend's at that moment).
 #pragma once
 
 #include "control/daemon/control_plane.hpp"
 #include "dataplane/xdp/xdp_backend.hpp"
+#include "dataplane/xdp/xdp_fib.hpp"
 
 #include <string>
 
@@ -22,23 +25,30 @@ inline std::string xdp_ifname(const std::string& device) {
 
 class XdpSink final : public ForwardingSink {
 public:
-    explicit XdpSink(xdp::XdpBackend& backend) : backend_(backend) {}
+    explicit XdpSink(xdp::XdpBackend& backend) : backend_(backend), fib_(backend) {}
 
-    void bind_views(std::span<const ViewName> views) override {
-        views_.assign(views.begin(), views.end());
-    }
+    void bind_views(std::span<const ViewName> views) override { fib_.bind_views(views); }
 
     void apply(std::span<const ViewChange> changes) override {
         for (const auto& c : changes) {
             try {
-                if (c.view >= views_.size()) continue;
-                backend_.apply(views_[c.view], c);
+                fib_.change(c);
                 ++applied_;
             } catch (const std::exception&) {
-                ++failed_; // e.g. a next hop no port subnet holds; counted, shown in stats
+                ++failed_; // e.g. next-hop group ids exhausted; counted, shown in stats
             }
         }
+        count(fib_.flush());
     }
+
+    // Static neighbours (the config's): win over the kernel's table. Throws xdp::XdpError if no
+    // port subnet holds the address.
+    void set_static_neighbour(const IpAddr& addr, const xdp::Mac& mac) {
+        fib_.set_static_neighbour(addr, mac);
+        count(fib_.flush());
+    }
+    // The kernel's ARP/ND table → adjacencies and connected destinations (call periodically).
+    void refresh_neighbours() { count(fib_.refresh_neighbours()); }
 
     [[nodiscard]] api::Json stats() const override {
         api::Json counters = api::Json::object();
@@ -56,7 +66,8 @@ public:
                 {"counters", counters},
                 {"ports", ports},
                 {"route_changes_applied", applied_},
-                {"route_changes_failed", failed_}};
+                {"route_changes_failed", failed_},
+                {"map_writes_failed", map_failed_}};
     }
 
     [[nodiscard]] std::optional<api::Json> lookup(const std::string&,
@@ -65,9 +76,11 @@ public:
     }
 
 private:
+    void count(const xdp::ApplyResult& r) noexcept { map_failed_ += r.failed; }
+
     xdp::XdpBackend& backend_;
-    std::vector<ViewName> views_; // policy view id → name
-    std::uint64_t applied_ = 0, failed_ = 0;
+    xdp::XdpFib fib_;
+    std::uint64_t applied_ = 0, failed_ = 0, map_failed_ = 0;
 };
 
 } // namespace rsfwd::dp
