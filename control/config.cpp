@@ -14,25 +14,6 @@ ConfigError::ConfigError(std::string file, int line, std::string field, const st
           fmt::format("{}:{}: {}{}{}", file, line, field, field.empty() ? "" : ": ", message)),
       file_(std::move(file)), line_(line), field_(std::move(field)) {}
 
-std::optional<MacAddr> parse_mac(std::string_view text) {
-    if (text.size() != 17) return std::nullopt;
-    MacAddr mac{};
-    for (int i = 0; i < 6; ++i) {
-        const auto part = text.substr(static_cast<std::size_t>(i) * 3, 2);
-        if (i < 5 && text[static_cast<std::size_t>(i) * 3 + 2] != ':') return std::nullopt;
-        unsigned v = 0;
-        auto [p, ec] = std::from_chars(part.data(), part.data() + 2, v, 16);
-        if (ec != std::errc{} || p != part.data() + 2) return std::nullopt;
-        mac[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(v);
-    }
-    return mac;
-}
-
-std::string mac_str(const MacAddr& m) {
-    return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4],
-                       m[5]);
-}
-
 std::string_view to_string(RoutingPreference p) noexcept {
     switch (p) {
     case RoutingPreference::expressroute:

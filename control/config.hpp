@@ -10,6 +10,7 @@
 #pragma once
 
 #include "control/model.hpp"
+#include "dataplane/fib/mac.hpp"
 
 #include <array>
 #include <cstdint>
@@ -35,10 +36,6 @@ private:
     int line_;
     std::string field_;
 };
-
-using MacAddr = std::array<std::uint8_t, 6>;
-std::optional<MacAddr> parse_mac(std::string_view text); // "02:00:00:00:00:01"
-std::string mac_str(const MacAddr& mac);
 
 // D2
 enum class RoutingPreference : std::uint8_t { expressroute, vpn_gateway, as_path };
@@ -80,14 +77,14 @@ struct PortConfig {
     Prefix subnet;      // address/len, masked: the connected subnet
     std::optional<IpAddr> address6;
     std::optional<Prefix> subnet6;
-    std::optional<MacAddr> mac; // default: the port's own MAC
-    std::string view = "vnet";  // "vnet", "er/<circuit>", "vpn/<site>"
+    std::optional<Mac> mac;    // default: the port's own MAC
+    std::string view = "vnet"; // "vnet", "er/<circuit>", "vpn/<site>"
     int line = 0;
 };
 
 struct NeighbourConfig {
     IpAddr ip;
-    MacAddr mac{};
+    Mac mac{};
     std::string port;
     int line = 0;
 };

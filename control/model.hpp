@@ -64,8 +64,12 @@ struct Prefix {
     auto operator<=>(const Prefix&) const = default;
 };
 
+// The hash of a prefix (and of an address) for every hash map keyed by one.
 struct PrefixHash {
     std::size_t operator()(const Prefix& p) const noexcept;
+};
+struct IpAddrHash {
+    std::size_t operator()(const IpAddr& a) const noexcept;
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -34,16 +34,6 @@ inline constexpr std::size_t max_ecmp = 8;       // D7
 inline std::uint64_t v4_key(const Prefix& p) noexcept {
     return (std::uint64_t{p.addr.v4_host()} << 8) | p.len;
 }
-struct FastHash {
-    std::size_t operator()(const Prefix& p) const noexcept {
-        if (!p.addr.is_v4()) return PrefixHash{}(p);
-        std::uint64_t k = v4_key(p);
-        k ^= k >> 29;
-        k *= 0xbf58476d1ce4e5b9ull;
-        k ^= k >> 32;
-        return static_cast<std::size_t>(k);
-    }
-};
 struct FastEq {
     bool operator()(const Prefix& a, const Prefix& b) const noexcept {
         if (a.len != b.len || a.addr.family != b.addr.family) return false;
@@ -60,8 +50,10 @@ struct FastLess {
         return a < b;
     }
 };
+// Node-based on purpose: entries are referred to by pointer (OutKey, Cand) across events, so
+// their addresses must survive rehashing (unlike fib::PrefixMap, the FIB compiler's flat map).
 template <typename V>
-using PrefixMap = std::unordered_map<Prefix, V, FastHash, FastEq>;
+using StablePrefixMap = std::unordered_map<Prefix, V, PrefixHash, FastEq>;
 
 struct InEntry {
     Route received;
@@ -178,7 +170,7 @@ struct RouteServer::Impl {
     using Best = policy_detail::Best;
     using LimitSet = policy_detail::LimitSet;
     template <typename V>
-    using PrefixMap = policy_detail::PrefixMap<V>;
+    using StablePrefixMap = policy_detail::StablePrefixMap<V>;
 
     Config cfg;
     bool b2b = false;
@@ -195,11 +187,11 @@ struct RouteServer::Impl {
     std::vector<Prefix> all_local; // + plain peerings (D11 in the vnet view)
     std::vector<IpAddr> circuit_port_ip, site_port_ip;
 
-    std::vector<PrefixMap<InEntry>> rib_in; // per input ordinal
+    std::vector<StablePrefixMap<InEntry>> rib_in; // per input ordinal
     // E8 with max_prefix_action: ignore: warned since the peer last went over its limit (one
     // warning per crossing, not one per UPDATE: a 1M feed past the limit would log 1M lines).
     std::vector<bool> over_limit_warned; // per input ordinal
-    PrefixMap<PrefixInfo> prefixes;
+    StablePrefixMap<PrefixInfo> prefixes;
     // Per prefix: one OutKey per output ordinal and one selector per view (0 none, 2 ars_vr /
     // er_vr, 3 site_vr), in flat arenas (one row per prefix id) rather than two small vectors
     // per prefix: fewer allocations and better locality at 60k+ prefixes.

@@ -17,12 +17,6 @@
 
 namespace rsfwd::fib {
 
-std::size_t IpHash::operator()(const IpAddr& a) const noexcept {
-    std::uint64_t h = static_cast<std::uint64_t>(a.family) * 0x9E3779B97F4A7C15ull;
-    for (auto b : a.bytes) h = (h ^ b) * 0x100000001B3ull;
-    return static_cast<std::size_t>(h ^ (h >> 29));
-}
-
 namespace {
 lpm::Route4 route4(const Prefix& p, nh_t nh) {
     return lpm::Route4{p.addr.v4_host(), p.len, nh};

@@ -56,10 +56,6 @@ struct Neighbour {
     Mac mac{};
 };
 
-struct IpHash {
-    std::size_t operator()(const IpAddr& a) const noexcept;
-};
-
 class FibCompiler {
 public:
     // A view gets whole-table builds instead of per-prefix ops from this many changes on.
@@ -161,7 +157,7 @@ private:
     std::vector<ViewId> by_policy_id_; // policy view id → ours (bind_views), or no_view
     AdjTable adj_;
     std::vector<Neighbour> neighbours_; // index = adjacency index
-    std::unordered_map<IpAddr, std::uint32_t, IpHash> by_ip_;
+    std::unordered_map<IpAddr, std::uint32_t, IpAddrHash> by_ip_;
     IpAddr last_hop_ip_; // one-entry memo of next_hop_adj() (neighbours are never removed)
     std::uint32_t last_hop_adj_ = no_adj;
     std::vector<std::uint32_t> adj_changed_; // take_adj_changes(): indices, each once

@@ -21,19 +21,6 @@
 
 namespace rsfwd::fib {
 
-// A fast hash over the whole (masked) prefix: two 64-bit words of address, length and family.
-inline std::uint64_t prefix_hash(const Prefix& p) noexcept {
-    std::uint64_t a, b;
-    std::memcpy(&a, p.addr.bytes.data(), 8);
-    std::memcpy(&b, p.addr.bytes.data() + 8, 8);
-    std::uint64_t h = a * 0x9E3779B97F4A7C15ull;
-    h ^= (b + (std::uint64_t{p.len} << 8 | static_cast<std::uint64_t>(p.addr.family))) *
-         0xC2B2AE3D27D4EB4Full;
-    h ^= h >> 31;
-    h *= 0xD6E8FEB86659FD93ull;
-    return h ^ (h >> 32);
-}
-
 template <class V>
 class PrefixMap {
 public:
@@ -131,7 +118,7 @@ public:
 
 private:
     [[nodiscard]] std::size_t home(const Prefix& k) const noexcept {
-        return static_cast<std::size_t>(prefix_hash(k)) & mask_;
+        return static_cast<std::size_t>(PrefixHash{}(k)) & mask_;
     }
     void rehash(std::size_t cap) {
         std::vector<Slot> old = std::move(slots_);

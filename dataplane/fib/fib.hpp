@@ -22,13 +22,14 @@
 #include <memory>
 #include <vector>
 
+#include "dataplane/fib/mac.hpp"
 #include "lpm/lpm.hpp"
 
 namespace rsfwd::fib {
 
 using lpm::nh_t;
 
-using Mac = std::array<std::uint8_t, 6>;
+using rsfwd::Mac;
 
 // Reserved next-hop-group indices (values of the view tables).
 inline constexpr nh_t group_local = 0;     // destination is one of our port addresses → punt

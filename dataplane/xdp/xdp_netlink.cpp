@@ -24,27 +24,6 @@
 
 namespace rsfwd::xdp {
 
-std::string mac_str(const Mac& m) {
-    char buf[18];
-    std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
-                  m[5]);
-    return buf;
-}
-
-std::optional<Mac> parse_mac(const std::string& text) {
-    Mac m{};
-    unsigned v[6];
-    char tail;
-    if (std::sscanf(text.c_str(), "%x:%x:%x:%x:%x:%x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-                    &tail) != 6)
-        return std::nullopt;
-    for (int i = 0; i < 6; ++i) {
-        if (v[i] > 0xFF) return std::nullopt;
-        m[i] = static_cast<std::uint8_t>(v[i]);
-    }
-    return m;
-}
-
 namespace {
 
 class NetlinkSocket {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "control/model.hpp"
+#include "dataplane/fib/mac.hpp"
 
 #include <array>
 #include <cstdint>
@@ -16,10 +17,9 @@
 
 namespace rsfwd::xdp {
 
-using Mac = std::array<std::uint8_t, 6>;
-
-std::string mac_str(const Mac& mac);
-std::optional<Mac> parse_mac(const std::string& text); // "02:00:00:00:00:01"
+using rsfwd::Mac;
+using rsfwd::mac_str;
+using rsfwd::parse_mac;
 
 struct InterfaceInfo {
     std::string name;
