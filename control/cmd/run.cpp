@@ -224,8 +224,7 @@ int run_dpdk(const RunArgs& a, const Config& cfg) {
         engine.stop();
         nlohmann::json j = engine.stats_json();
         if (churn) j["churn"] = churn_report(*churn, before, engine.stats(), churn_port);
-        j["control"] =
-            nlohmann::json::parse(cp.handle("stats", api::Json::object()).at("control").dump());
+        j["control"] = nlohmann::json(cp.handle("stats", api::Json::object()).at("control"));
         rc = write_stats(j, a.stats_path);
     }
     eal_cleanup();
@@ -324,9 +323,8 @@ int run_xdp(const RunArgs& a, const Config& cfg) {
         return std::chrono::microseconds(50'000);
     });
     stop_control(io, cp);
-    nlohmann::json j = nlohmann::json::parse(sink.stats().dump());
-    j["control"] =
-        nlohmann::json::parse(cp.handle("stats", api::Json::object()).at("control").dump());
+    nlohmann::json j(sink.stats());
+    j["control"] = nlohmann::json(cp.handle("stats", api::Json::object()).at("control"));
     backend.detach_all();
     return write_stats(j, a.stats_path);
 }

@@ -25,7 +25,7 @@ public:
     }
 
     [[nodiscard]] api::Json stats() const override {
-        return api::Json::parse(engine_.stats_json().dump());
+        return engine_.stats_json(); // api::Json is ordered_json, like the engine's
     }
 
     [[nodiscard]] std::optional<api::Json> lookup(const std::string& view,

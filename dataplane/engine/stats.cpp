@@ -1,4 +1,5 @@
-// dataplane/engine/stats.cpp — Engine::stats() and its JSON form.
+// dataplane/engine/stats.cpp — Engine::stats(): one snapshot of every counter (named and turned
+// into JSON, telemetry and Prometheus by counter_table.hpp).
 // Why: stats() may run on any thread (DPDK telemetry calls it), so it reads the worker counters
 // with relaxed loads and the control thread's state from its mirror, unless it runs on the
 // control thread itself.
@@ -96,6 +97,7 @@ Stats Engine::stats() const {
         s.publish_p50_ns = h.quantile_ns(0.5);
         s.publish_p99_ns = h.quantile_ns(0.99);
         s.publish_max_ns = h.max_ns();
+        s.publish_sum_ns = h.sum_ns();
         unsigned last = 0;
         for (unsigned b = 0; b < fib::LatencyHistogram::buckets; ++b)
             if (h.bucket(b)) last = b + 1;
@@ -135,87 +137,6 @@ Stats Engine::stats() const {
         }
     }
     return s;
-}
-
-nlohmann::json to_json(const Stats& s) {
-    using nlohmann::json;
-    json j;
-    auto drops = [](const std::array<std::uint64_t, drop_count>& d) {
-        json o = json::object();
-        for (std::size_t i = 0; i < drop_count; ++i)
-            o[std::string(to_string(static_cast<Drop>(i)))] = d[i];
-        return o;
-    };
-    j["ports"] = json::array();
-    for (const auto& p : s.ports)
-        j["ports"].push_back({{"name", p.name},
-                              {"port_id", p.port_id},
-                              {"rx_queues", p.rx_queues},
-                              {"tx_queues", p.tx_queues},
-                              {"rx_pkts", p.sw.rx_pkts},
-                              {"rx_bytes", p.sw.rx_bytes},
-                              {"tx_pkts", p.sw.tx_pkts},
-                              {"tx_bytes", p.sw.tx_bytes},
-                              {"hw_ipackets", p.hw_ipackets},
-                              {"hw_opackets", p.hw_opackets},
-                              {"hw_imissed", p.hw_imissed},
-                              {"hw_ierrors", p.hw_ierrors},
-                              {"hw_oerrors", p.hw_oerrors},
-                              {"hw_rx_nombuf", p.hw_rx_nombuf}});
-    j["workers"] = json::array();
-    for (const auto& w : s.workers) {
-        json o = {{"lcore", w.lcore},
-                  {"rx_pkts", w.rx_pkts},
-                  {"rx_bytes", w.rx_bytes},
-                  {"tx_pkts", w.tx_pkts},
-                  {"tx_bytes", w.tx_bytes},
-                  {"punted", w.punted},
-                  {"loops", w.loops},
-                  {"busy_loops", w.busy_loops},
-                  {"idle_sleeps", w.idle_sleeps},
-                  {"generation", w.generation},
-                  {"drops", drops(w.drops)}};
-        json sc = json::object();
-        for (std::size_t k = 0; k < stage_count; ++k)
-            sc[std::string(to_string(static_cast<Stage>(k)))] = w.stage_cycles[k];
-        o["stage_cycles"] = sc;
-        j["workers"].push_back(o);
-    }
-    j["drops"] = drops(s.drops);
-    j["control"] = {{"arp_requests", s.control.arp_requests},
-                    {"arp_replies", s.control.arp_replies},
-                    {"arp_learned", s.control.arp_learned},
-                    {"nd_solicits", s.control.nd_solicits},
-                    {"nd_adverts", s.control.nd_adverts},
-                    {"icmp_echo_replies", s.control.icmp_echo_replies},
-                    {"icmp_errors", s.control.icmp_errors},
-                    {"forwarded", s.control.forwarded},
-                    {"punts", s.control.punts}};
-    j["fib"] = {{"generation", s.generation},
-                {"publications", s.publications},
-                {"queue_full", s.publish_queue_full},
-                {"route_events", s.route_events},
-                {"pending_events", s.pending_events},
-                {"publishing", s.publishing},
-                {"neighbours", s.neighbours},
-                {"publish_latency_ns",
-                 {{"count", s.publish_count},
-                  {"p50", s.publish_p50_ns},
-                  {"p99", s.publish_p99_ns},
-                  {"max", s.publish_max_ns},
-                  {"log2_buckets", s.publish_histogram}}}};
-    j["fib"]["views"] = json::array();
-    for (const auto& v : s.views)
-        j["fib"]["views"].push_back({{"name", v.name},
-                                     {"routes_v4", v.routes_v4},
-                                     {"routes_v6", v.routes_v6},
-                                     {"root_bits_v4", v.root_bits_v4},
-                                     {"root_bits_v6", v.root_bits_v6},
-                                     {"lpm_bytes", v.lpm_bytes},
-                                     {"lpm_lookup_bytes", v.lpm_lookup_bytes}});
-    j["mbufs"] = {{"total", s.mbufs_total}, {"in_use", s.mbufs_in_use}};
-    j["tsc_hz"] = s.tsc_hz;
-    return j;
 }
 
 } // namespace rsfwd::dp

@@ -1,17 +1,19 @@
-// dataplane/engine/telemetry.cpp — the /rsfwd/* DPDK telemetry commands.
+// dataplane/engine/telemetry.cpp — the /rsfwd/* DPDK telemetry commands, generated from the
+// counter tables (counter_table.hpp): a counter added there appears here.
 // Why: the callbacks run on DPDK's telemetry thread, never on the control thread, so they read
 // only what Engine::stats() may read from any thread (worker counters, the control mirror).
 #include "dataplane/engine/telemetry.hpp"
 
 #include <atomic>
 #include <cctype>
-#include <initializer_list>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include <fmt/format.h>
 #include <rte_telemetry.h>
 
+#include "dataplane/engine/counter_table.hpp"
 #include "dataplane/engine/engine.hpp"
 
 namespace rsfwd::dp {
@@ -24,116 +26,82 @@ void tel_add_u64(rte_tel_data* d, const std::string& k, std::uint64_t v) {
     rte_tel_data_add_dict_u64(d, k.c_str(), v);
 }
 
-// A nested dict {key: {name: value, …}}. The telemetry library frees the container once sent;
-// one it refuses (a full dict, a name outside [A-Za-z0-9_/]) is freed here.
-void tel_add_child(rte_tel_data* d, const std::string& key,
-                   std::initializer_list<std::pair<const char*, std::uint64_t>> kv) {
+// Telemetry names take only [A-Za-z0-9_/]: other characters (a view's "er/c1" keeps its '/')
+// become '_'.
+std::string tel_name(std::string s) {
+    for (char& ch : s)
+        if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '_' && ch != '/') ch = '_';
+    return s;
+}
+
+// A nested dict {key: {field: value, …}} from a table of fields. The telemetry library frees
+// the container once sent; one it refuses (a full dict) is freed here.
+template <class Row, std::size_t N>
+void tel_add_row(rte_tel_data* d, const std::string& key, const Field<Row> (&fields)[N],
+                 const Row& row) {
     rte_tel_data* c = rte_tel_data_alloc();
     if (!c) return;
     rte_tel_data_start_dict(c);
-    for (const auto& [k, v] : kv) tel_add_u64(c, k, v);
-    if (rte_tel_data_add_dict_container(d, key.c_str(), c, 0) != 0) rte_tel_data_free(c);
+    for (const auto& f : fields) tel_add_u64(c, std::string(f.info.key), f.get(row));
+    if (rte_tel_data_add_dict_container(d, tel_name(key).c_str(), c, 0) != 0) rte_tel_data_free(c);
 }
 
-int tel_stats(const char*, const char*, rte_tel_data* d) {
+template <class Row, std::size_t N>
+void tel_add_fields(rte_tel_data* d, const Field<Row> (&fields)[N], const Row& row) {
+    for (const auto& f : fields) tel_add_u64(d, std::string(f.info.key), f.get(row));
+}
+
+void tel_add_drops(rte_tel_data* d, const Stats& s, std::string_view prefix) {
+    for (std::size_t i = 0; i < drop_count; ++i)
+        tel_add_u64(d, fmt::format("{}{}", prefix, to_string(static_cast<Drop>(i))), s.drops[i]);
+}
+
+// Each command: one Stats snapshot, one dict.
+template <void (*Fill)(rte_tel_data*, const Stats&)>
+int tel_command(const char*, const char*, rte_tel_data* d) {
     const Engine* e = g_telemetry_engine.load();
     if (!e) return -1;
     const Stats s = e->stats();
     rte_tel_data_start_dict(d);
-    std::uint64_t rx = 0, tx = 0;
-    for (const auto& w : s.workers) {
-        rx += w.rx_pkts;
-        tx += w.tx_pkts;
+    Fill(d, s);
+    return 0;
+}
+
+// /rsfwd/stats: the workers' counters summed, the FIB generation, drops as drop_<reason>.
+void fill_stats(rte_tel_data* d, const Stats& s) {
+    for (const auto& f : worker_fields) {
+        if (f.info.type != MetricType::counter) continue;
+        std::uint64_t sum = 0;
+        for (const auto& w : s.workers) sum += f.get(w);
+        tel_add_u64(d, std::string(f.info.key), sum);
     }
-    tel_add_u64(d, "rx_pkts", rx);
-    tel_add_u64(d, "tx_pkts", tx);
     tel_add_u64(d, "generation", s.generation);
     tel_add_u64(d, "publications", s.publications);
-    for (std::size_t i = 0; i < drop_count; ++i)
-        tel_add_u64(d, fmt::format("drop_{}", to_string(static_cast<Drop>(i))), s.drops[i]);
-    return 0;
+    tel_add_drops(d, s, "drop_");
 }
 
-int tel_drops(const char*, const char*, rte_tel_data* d) {
-    const Engine* e = g_telemetry_engine.load();
-    if (!e) return -1;
-    const Stats s = e->stats();
-    rte_tel_data_start_dict(d);
-    for (std::size_t i = 0; i < drop_count; ++i)
-        tel_add_u64(d, std::string(to_string(static_cast<Drop>(i))), s.drops[i]);
-    return 0;
+void fill_drops(rte_tel_data* d, const Stats& s) {
+    tel_add_drops(d, s, "");
 }
 
-int tel_ports(const char*, const char*, rte_tel_data* d) {
-    const Engine* e = g_telemetry_engine.load();
-    if (!e) return -1;
-    const Stats s = e->stats();
-    rte_tel_data_start_dict(d);
-    for (const auto& p : s.ports) {
-        rte_tel_data* c = rte_tel_data_alloc();
-        rte_tel_data_start_dict(c);
-        tel_add_u64(c, "port_id", p.port_id);
-        tel_add_u64(c, "rx_pkts", p.sw.rx_pkts);
-        tel_add_u64(c, "rx_bytes", p.sw.rx_bytes);
-        tel_add_u64(c, "tx_pkts", p.sw.tx_pkts);
-        tel_add_u64(c, "tx_bytes", p.sw.tx_bytes);
-        tel_add_u64(c, "hw_imissed", p.hw_imissed);
-        tel_add_u64(c, "hw_rx_nombuf", p.hw_rx_nombuf);
-        rte_tel_data_add_dict_container(d, p.name.c_str(), c, 0);
-    }
-    return 0;
+void fill_ports(rte_tel_data* d, const Stats& s) {
+    for (const auto& p : s.ports) tel_add_row(d, p.name, port_fields, p);
 }
 
-int tel_workers(const char*, const char*, rte_tel_data* d) {
-    const Engine* e = g_telemetry_engine.load();
-    if (!e) return -1;
-    const Stats s = e->stats();
-    rte_tel_data_start_dict(d);
-    for (std::size_t i = 0; i < s.workers.size(); ++i) {
-        const auto& w = s.workers[i];
-        tel_add_child(d, fmt::format("worker{}", i),
-                      {{"lcore", w.lcore},
-                       {"rx_pkts", w.rx_pkts},
-                       {"tx_pkts", w.tx_pkts},
-                       {"punted", w.punted},
-                       {"generation", w.generation},
-                       {"loops", w.loops}});
-    }
-    return 0;
+void fill_workers(rte_tel_data* d, const Stats& s) {
+    for (std::size_t i = 0; i < s.workers.size(); ++i)
+        tel_add_row(d, fmt::format("worker{}", i), worker_fields, s.workers[i]);
 }
 
-int tel_fib(const char*, const char*, rte_tel_data* d) {
-    const Engine* e = g_telemetry_engine.load();
-    if (!e) return -1;
-    const Stats s = e->stats();
-    rte_tel_data_start_dict(d);
-    tel_add_u64(d, "generation", s.generation);
-    tel_add_u64(d, "publications", s.publications);
-    tel_add_u64(d, "route_events", s.route_events);
-    tel_add_u64(d, "queue_full", s.publish_queue_full);
+// /rsfwd/fib: the fib section, the publish latency summary, {"view/<view>": {…}} per view.
+void fill_fib(rte_tel_data* d, const Stats& s) {
+    tel_add_fields(d, fib_fields, s);
     tel_add_u64(d, "latency_count", s.publish_count);
     tel_add_u64(d, "latency_p50_ns", s.publish_p50_ns);
     tel_add_u64(d, "latency_p99_ns", s.publish_p99_ns);
     tel_add_u64(d, "latency_max_ns", s.publish_max_ns);
-    tel_add_u64(d, "neighbours", s.neighbours);
-    tel_add_u64(d, "pending_events", s.pending_events);
-    tel_add_u64(d, "publishing", s.publishing ? 1 : 0);
-    // Per view: {"view/<view>": {routes_v4, routes_v6, root_bits_v4, root_bits_v6, lpm_bytes,
-    // lpm_lookup_bytes}}. Telemetry names take only [A-Za-z0-9_/]: other characters of a view
-    // name become '_'.
-    for (const auto& v : s.views) {
-        std::string key = "view/" + v.name;
-        for (char& ch : key)
-            if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '_' && ch != '/') ch = '_';
-        tel_add_child(d, key,
-                      {{"routes_v4", v.routes_v4},
-                       {"routes_v6", v.routes_v6},
-                       {"root_bits_v4", v.root_bits_v4},
-                       {"root_bits_v6", v.root_bits_v6},
-                       {"lpm_bytes", v.lpm_bytes},
-                       {"lpm_lookup_bytes", v.lpm_lookup_bytes}});
-    }
-    return 0;
+    tel_add_u64(d, "latency_sum_ns", s.publish_sum_ns);
+    for (const auto& v : s.views) tel_add_row(d, "view/" + v.name, view_fields, v);
 }
 
 } // namespace
@@ -143,11 +111,15 @@ void telemetry_attach(const Engine* engine) {
     static bool registered = false;
     if (!registered) {
         registered = true;
-        rte_telemetry_register_cmd("/rsfwd/stats", tel_stats, "rsfwd totals and drops by reason");
-        rte_telemetry_register_cmd("/rsfwd/drops", tel_drops, "rsfwd drops by reason");
-        rte_telemetry_register_cmd("/rsfwd/ports", tel_ports, "rsfwd per-port counters");
-        rte_telemetry_register_cmd("/rsfwd/workers", tel_workers, "rsfwd per-worker counters");
-        rte_telemetry_register_cmd("/rsfwd/fib", tel_fib,
+        rte_telemetry_register_cmd("/rsfwd/stats", tel_command<fill_stats>,
+                                   "rsfwd totals and drops by reason");
+        rte_telemetry_register_cmd("/rsfwd/drops", tel_command<fill_drops>,
+                                   "rsfwd drops by reason");
+        rte_telemetry_register_cmd("/rsfwd/ports", tel_command<fill_ports>,
+                                   "rsfwd per-port counters");
+        rte_telemetry_register_cmd("/rsfwd/workers", tel_command<fill_workers>,
+                                   "rsfwd per-worker counters");
+        rte_telemetry_register_cmd("/rsfwd/fib", tel_command<fill_fib>,
                                    "rsfwd FIB generation and publish latency");
     }
 }
