@@ -263,7 +263,7 @@ void Engine::stop() {
     Runtime& rt = *rt_;
     if (rt.stopped) return;
     rt.stopped = true;
-    telemetry_detach();
+    telemetry_detach(this);
     if (rt.started) {
         rt.stop_workers.store(true, std::memory_order_relaxed);
         for (auto& w : rt.workers) rte_eal_wait_lcore(w->lcore);

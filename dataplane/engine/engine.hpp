@@ -10,7 +10,9 @@
 // workers and the ports.
 // Ownership: owns ports (stopped and closed in stop()/the destructor), mempool, rings, workers.
 // Thread: every method on the control thread (the EAL main lcore), except stats()/stats_json(),
-// which any thread may call (telemetry does).
+// which any thread may call while the Engine exists, stop() running included (a port's PMD
+// counters are read under a lock close_ports() also takes). DPDK telemetry reaches the engine
+// only between start() and stop() (dataplane/engine/telemetry.hpp), so it may outlive it.
 // Errors: the constructor and start() throw std::runtime_error with the port/device in the text.
 #pragma once
 

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 
@@ -340,11 +341,16 @@ void Engine::start_af_xdp_split() {
 }
 
 void close_ports(Runtime& rt) {
-    for (std::uint16_t pid : rt.port_ids) {
-        (void)rte_eth_dev_stop(pid);
-        (void)rte_eth_dev_close(pid); // net_pcap flushes its tx_pcap here
+    {
+        // stats() on another thread reads ports under the same lock: it sees them open, or
+        // ports_closed, never a port half-closed or released.
+        const std::lock_guard lock(rt.ports_mutex);
+        rt.ports_closed = true;
+        for (std::uint16_t pid : rt.port_ids) {
+            (void)rte_eth_dev_stop(pid);
+            (void)rte_eth_dev_close(pid); // net_pcap flushes its tx_pcap here
+        }
     }
-    rt.ports_closed = true;
     // Split program: whatever the PMD left attached goes, and the addresses we added.
     if (auto it = af_xdp_ports().find(&rt); it != af_xdp_ports().end()) {
         for (const AfXdpPort& xp : it->second) {

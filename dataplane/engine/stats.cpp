@@ -5,6 +5,7 @@
 // control thread itself.
 #include <array>
 #include <bit>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -20,6 +21,8 @@ Stats Engine::stats() const {
     const Runtime& rt = *rt_;
     Stats s;
     s.tsc_hz = rt.tsc_hz;
+    // The PMD's counters only while the port is open: close_ports() holds the same lock.
+    std::unique_lock ports_lock(rt.ports_mutex);
     for (std::size_t i = 0; i < rt.specs.size(); ++i) {
         PortStats p;
         p.name = rt.specs[i].name;
@@ -44,6 +47,7 @@ Stats Engine::stats() const {
         }
         s.ports.push_back(p);
     }
+    ports_lock.unlock();
     for (std::size_t i = 0; i < rt.workers.size(); ++i) {
         const WorkerCtx& w = *rt.workers[i];
         const WorkerCounters& c = w.counters;

@@ -4,8 +4,8 @@
 // only what Engine::stats() may read from any thread (worker counters, the control mirror).
 #include "dataplane/engine/telemetry.hpp"
 
-#include <atomic>
 #include <cctype>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -20,7 +20,20 @@ namespace rsfwd::dp {
 
 namespace {
 
-std::atomic<const Engine*> g_telemetry_engine{nullptr};
+// What the callbacks reach the engine through. DPDK cannot unregister a telemetry command, so
+// the callbacks outlive every engine; they find the engine here, under the mutex, and call
+// stats() while holding it. telemetry_detach() (Engine::stop(), before the ports close and
+// long before the engine is destroyed) takes the mutex to clear the pointer: once it returns,
+// no callback is inside the engine and none will enter it. Never destroyed (a telemetry
+// thread may still answer a client while the process exits).
+struct TelemetryHub {
+    std::mutex mutex;
+    const Engine* engine = nullptr; // under mutex
+};
+TelemetryHub& hub() {
+    static auto* h = new TelemetryHub; // NOLINT: leaked on purpose, see above
+    return *h;
+}
 
 void tel_add_u64(rte_tel_data* d, const std::string& k, std::uint64_t v) {
     rte_tel_data_add_dict_u64(d, k.c_str(), v);
@@ -59,9 +72,10 @@ void tel_add_drops(rte_tel_data* d, const Stats& s, std::string_view prefix) {
 // Each command: one Stats snapshot, one dict.
 template <void (*Fill)(rte_tel_data*, const Stats&)>
 int tel_command(const char*, const char*, rte_tel_data* d) {
-    const Engine* e = g_telemetry_engine.load();
-    if (!e) return -1;
-    const Stats s = e->stats();
+    TelemetryHub& h = hub();
+    const std::lock_guard lock(h.mutex);
+    if (!h.engine) return -1;
+    const Stats s = h.engine->stats();
     rte_tel_data_start_dict(d);
     Fill(d, s);
     return 0;
@@ -107,7 +121,11 @@ void fill_fib(rte_tel_data* d, const Stats& s) {
 } // namespace
 
 void telemetry_attach(const Engine* engine) {
-    g_telemetry_engine.store(engine);
+    {
+        TelemetryHub& h = hub();
+        const std::lock_guard lock(h.mutex);
+        h.engine = engine;
+    }
     static bool registered = false;
     if (!registered) {
         registered = true;
@@ -124,8 +142,10 @@ void telemetry_attach(const Engine* engine) {
     }
 }
 
-void telemetry_detach() {
-    g_telemetry_engine.store(nullptr);
+void telemetry_detach(const Engine* engine) {
+    TelemetryHub& h = hub();
+    const std::lock_guard lock(h.mutex);
+    if (h.engine == engine) h.engine = nullptr;
 }
 
 } // namespace rsfwd::dp
