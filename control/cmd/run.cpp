@@ -359,7 +359,8 @@ int run_main(int argc, char** argv) {
     app.add_option("--stats-json", a.stats_path, "write the final counters to FILE as JSON");
     app.add_option("--socket", a.socket, "JSON API socket for rsctl (\"\" = off)")
         ->capture_default_str();
-    app.add_option("--metrics", a.metrics, "serve Prometheus /metrics on ADDRESS:PORT");
+    app.add_option("--metrics", a.metrics,
+                   "serve Prometheus /metrics on ADDRESS:PORT ([ADDRESS]:PORT for IPv6)");
     app.add_option("--bgp-port", a.bgp_port, "BGP port of every persona")->capture_default_str();
     app.add_flag("--no-bgp", a.no_bgp, "no BGP sessions: static routes only");
     app.add_option("--bench-routes", a.bench_routes,
@@ -388,6 +389,14 @@ int run_main(int argc, char** argv) {
         return app.exit(e) == 0 ? 0 : 2;
     }
     a.opt.icmp_errors = !a.no_icmp;
+    if (!a.metrics.empty()) {
+        try {
+            (void)api::parse_listen(a.metrics); // refused here, before EAL and ports
+        } catch (const std::invalid_argument& e) {
+            std::fprintf(stderr, "rsfwd: --metrics: %s\n", e.what());
+            return 2;
+        }
+    }
 
     Config cfg;
     try {

@@ -81,7 +81,7 @@ LatencyBuckets publish_buckets(const Stats& s) {
     for (unsigned b = 0; b <= last; ++b) {
         if (b < s.publish_histogram.size()) cum += s.publish_histogram[b];
         if (b < first) continue;
-        h.le.push_back(static_cast<double>(std::uint64_t{1} << (b + 1)) * 1e-9);
+        h.le.push_back(static_cast<double>(std::uint64_t{1} << (b + 1)) / 1e9); // exact decimal
         h.cumulative.push_back(cum);
     }
     h.le.push_back(std::numeric_limits<double>::infinity());

@@ -109,8 +109,8 @@ inline constexpr Field<Stats> mbuf_fields[] = {
 inline constexpr Field<ViewFibStats> view_fields[] = {
     {{"routes_v4", "rsfwd_view_routes_v4", MetricType::gauge, "routes", "IPv4 routes in the view's FIB"}, [](const ViewFibStats& v) { return v.routes_v4; }},
     {{"routes_v6", "rsfwd_view_routes_v6", MetricType::gauge, "routes", "IPv6 routes in the view's FIB"}, [](const ViewFibStats& v) { return v.routes_v6; }},
-    {{"root_bits_v4", "rsfwd_view_root_bits_v4", MetricType::gauge, "bits", "Root stride of the view's IPv4 LPM"}, [](const ViewFibStats& v) -> std::uint64_t { return v.root_bits_v4; }},
-    {{"root_bits_v6", "rsfwd_view_root_bits_v6", MetricType::gauge, "bits", "Root stride of the view's IPv6 LPM"}, [](const ViewFibStats& v) -> std::uint64_t { return v.root_bits_v6; }},
+    {{"root_bits_v4", "rsfwd_view_lpm_root_stride_v4", MetricType::gauge, "bits", "Root stride in bits of the view's IPv4 LPM"}, [](const ViewFibStats& v) -> std::uint64_t { return v.root_bits_v4; }},
+    {{"root_bits_v6", "rsfwd_view_lpm_root_stride_v6", MetricType::gauge, "bits", "Root stride in bits of the view's IPv6 LPM"}, [](const ViewFibStats& v) -> std::uint64_t { return v.root_bits_v6; }},
     {{"lpm_bytes", "rsfwd_view_lpm_bytes", MetricType::gauge, "bytes", "Memory of the view's LPM tables, control shadow included"}, [](const ViewFibStats& v) { return v.lpm_bytes; }},
     {{"lpm_lookup_bytes", "rsfwd_view_lpm_lookup_bytes", MetricType::gauge, "bytes", "Memory the workers' lookups touch in the view's LPM tables"}, [](const ViewFibStats& v) { return v.lpm_lookup_bytes; }},
 };
