@@ -17,6 +17,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
@@ -86,7 +87,7 @@ PortSpec null_port(int round, int i) {
 
 // One round in a child process; returns its exit status (0 = clean, 77 = no EAL).
 int one_round(int round) {
-    const std::string prefix = fmt::format("rsfwd_race_{}_{}", ::getpid(), round);
+    const std::string prefix = fmt::format("rsfwd_race_{}_{}", ::getppid(), round);
     std::vector<std::string> args{"test", "--no-huge",     "-m",   "256",         "--no-pci", "-l",
                                   "0-1",  "--file-prefix", prefix, "--log-level", "*:error"};
     try {
@@ -161,6 +162,10 @@ TEST(EngineRace, StatsAndTelemetryAcrossStop) {
         if (pid == 0) ::_exit(one_round(r));
         int status = 0;
         ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+        // DPDK leaves its runtime directory (telemetry socket, config) behind.
+        std::error_code ec;
+        std::filesystem::remove_all(fmt::format("/var/run/dpdk/rsfwd_race_{}_{}", ::getpid(), r),
+                                    ec);
         if (WIFEXITED(status) && WEXITSTATUS(status) == 77) GTEST_SKIP() << "EAL init failed";
         ASSERT_TRUE(WIFEXITED(status)) << "round " << r << ": killed by signal "
                                        << (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
