@@ -12,11 +12,12 @@ PACKAGES=(
     build-essential meson ninja-build pkg-config clang clang-format clang-tidy llvm lld
     # libraries (all through pkg-config / meson dependency())
     libdpdk-dev dpdk-dev libbpf-dev libboost-dev libspdlog-dev libfmt-dev libgtest-dev
-    libbenchmark-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libpcap-dev
+    libbenchmark-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libpcap-dev prometheus-cpp-dev
     # DPDK tools and example sources (testpmd, telemetry client, l3fwd sources for bench/)
     dpdk dpdk-doc
     # tests, lab and benchmarks: real BGP peers, packet tools, namespaces
     gobgpd frr bird2 python3-scapy tcpdump iproute2 iputils-ping procps util-linux jq ethtool bpftool
+    prometheus # promtool: tests check the /metrics exposition
     python3-matplotlib
 )
 HUGEPAGES=${RSFWD_HUGEPAGES:-512}

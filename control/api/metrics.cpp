@@ -1,5 +1,6 @@
-// control/api/metrics.cpp — Prometheus exposition over a deliberately tiny HTTP server: one
-// request per connection, bounded request size, a 5 s deadline, then close.
+// control/api/metrics.cpp — Prometheus exposition (prometheus-cpp's text serializer) over a
+// deliberately tiny HTTP server: one request per connection, bounded request size, a 5 s
+// deadline, then close.
 #include "control/api/metrics.hpp"
 
 #include <boost/asio/read_until.hpp>
@@ -7,7 +8,10 @@
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
 
-#include <map>
+#include <prometheus/metric_family.h>
+#include <prometheus/text_serializer.h>
+
+#include <sstream>
 #include <stdexcept>
 #include <vector>
 
@@ -15,112 +19,91 @@ namespace rsfwd::api {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
-using Json = nlohmann::ordered_json;
+MetricsBuilder::MetricsBuilder() = default;
+MetricsBuilder::~MetricsBuilder() = default;
+
+void MetricsBuilder::family(std::string_view name, std::string_view help, MetricType type) {
+    prometheus::MetricFamily f;
+    f.name = std::string(name);
+    f.help = std::string(help);
+    switch (type) {
+    case MetricType::counter:
+        f.type = prometheus::MetricType::Counter;
+        break;
+    case MetricType::gauge:
+        f.type = prometheus::MetricType::Gauge;
+        break;
+    case MetricType::histogram:
+        f.type = prometheus::MetricType::Histogram;
+        break;
+    }
+    families_.push_back(std::move(f));
+}
 
 namespace {
 
-std::string sanitise(const std::string& s) {
-    std::string out;
-    for (char c : s) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-        out += ok ? c : '_';
-    }
-    return out;
-}
-
-std::string escape_label(const std::string& s) {
-    std::string out;
-    for (char c : s) {
-        if (c == '\\' || c == '"') out += '\\';
-        if (c == '\n') {
-            out += "\\n";
-            continue;
-        }
-        out += c;
-    }
-    return out;
-}
-
-std::string number(const Json& v) {
-    if (v.is_boolean()) return v.get<bool>() ? "1" : "0";
-    if (v.is_number_unsigned()) return std::to_string(v.get<std::uint64_t>());
-    if (v.is_number_integer()) return std::to_string(v.get<std::int64_t>());
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.17g", v.get<double>());
-    return buf;
-}
-
-using Series = std::map<std::string, std::vector<std::string>>; // name → sample lines
-
-void walk(const Json& v, const std::string& name, const std::string& labels, Series& out) {
-    if (v.is_number() || v.is_boolean()) {
-        out[name].push_back(name + (labels.empty() ? "" : "{" + labels + "}") + " " + number(v));
-        return;
-    }
-    if (v.is_object()) {
-        for (const auto& [k, e] : v.items()) walk(e, name + "_" + sanitise(k), labels, out);
-        return;
-    }
-    if (v.is_array()) {
-        for (std::size_t i = 0; i < v.size(); ++i) {
-            const auto& e = v[i];
-            if (e.is_object()) {
-                std::string l = labels;
-                bool labelled = false;
-                for (const auto& [k, f] : e.items()) {
-                    if (!f.is_string()) continue;
-                    if (!l.empty()) l += ',';
-                    l += sanitise(k) + "=\"" + escape_label(f.get<std::string>()) + "\"";
-                    labelled = true;
-                }
-                if (!labelled) {
-                    if (!l.empty()) l += ',';
-                    l += "index=\"" + std::to_string(i) + "\"";
-                }
-                walk(e, name, l, out);
-            } else if (e.is_number()) {
-                std::string l = labels;
-                if (!l.empty()) l += ',';
-                l += "index=\"" + std::to_string(i) + "\"";
-                walk(e, name, l, out);
-            }
-        }
-    }
+prometheus::ClientMetric client_metric(const MetricLabels& labels) {
+    prometheus::ClientMetric m;
+    for (const auto& [k, v] : labels) m.label.push_back({k, v});
+    return m;
 }
 
 } // namespace
 
-std::string to_prometheus(const Json& stats, const std::string& prefix) {
-    Series series;
-    walk(stats, sanitise(prefix), "", series);
-    std::string text;
-    for (const auto& [name, lines] : series) {
-        text += "# TYPE " + name + " gauge\n";
-        for (const auto& l : lines) text += l + "\n";
+void MetricsBuilder::sample(const MetricLabels& labels, double value) {
+    if (families_.empty()) throw std::logic_error("metrics: sample before family");
+    auto& f = families_.back();
+    auto m = client_metric(labels);
+    if (f.type == prometheus::MetricType::Counter)
+        m.counter.value = value;
+    else
+        m.gauge.value = value;
+    f.metric.push_back(std::move(m));
+}
+
+void MetricsBuilder::histogram(const MetricLabels& labels, const std::vector<double>& le,
+                               const std::vector<std::uint64_t>& cumulative, std::uint64_t count,
+                               double sum) {
+    if (families_.empty()) throw std::logic_error("metrics: sample before family");
+    auto m = client_metric(labels);
+    m.histogram.sample_count = count;
+    m.histogram.sample_sum = sum;
+    for (std::size_t i = 0; i < le.size() && i < cumulative.size(); ++i)
+        m.histogram.bucket.push_back({cumulative[i], le[i]});
+    families_.back().metric.push_back(std::move(m));
+}
+
+std::string MetricsBuilder::text() const {
+    std::ostringstream out;
+    prometheus::TextSerializer().Serialize(out, families_);
+    return out.str();
+}
+
+tcp::endpoint parse_listen(const std::string& listen) {
+    const auto colon = listen.rfind(':');
+    if (colon == std::string::npos)
+        throw std::invalid_argument("expected ADDRESS:PORT, got '" + listen + "'");
+    std::string host = listen.substr(0, colon);
+    const std::string port_text = listen.substr(colon + 1);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+        host = host.substr(1, host.size() - 2);
+    } else if (host.find(':') != std::string::npos) {
+        throw std::invalid_argument("an IPv6 address goes in brackets, [ADDRESS]:PORT: '" + listen +
+                                    "'");
     }
-    return text;
+    boost::system::error_code ec;
+    const auto addr = asio::ip::make_address(host, ec);
+    if (ec) throw std::invalid_argument("not an IP address: '" + host + "'");
+    unsigned long port = 0;
+    const bool digits = !port_text.empty() && port_text.size() <= 5 &&
+                        port_text.find_first_not_of("0123456789") == std::string::npos;
+    if (digits) port = std::stoul(port_text);
+    if (!digits || port > 65535)
+        throw std::invalid_argument("the port in '" + listen + "' is not a number 0-65535");
+    return {addr, static_cast<unsigned short>(port)};
 }
 
 namespace {
-
-tcp::endpoint parse_endpoint(const std::string& listen) {
-    const auto colon = listen.rfind(':');
-    if (colon == std::string::npos)
-        throw std::runtime_error("metrics: expected ADDRESS:PORT, got '" + listen + "'");
-    std::string host = listen.substr(0, colon);
-    if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-        host = host.substr(1, host.size() - 2);
-    boost::system::error_code ec;
-    const auto addr = asio::ip::make_address(host, ec);
-    if (ec) throw std::runtime_error("metrics: not an address: '" + host + "'");
-    int port = -1;
-    try {
-        port = std::stoi(listen.substr(colon + 1));
-    } catch (...) {
-    }
-    if (port < 0 || port > 65535) throw std::runtime_error("metrics: bad port in '" + listen + "'");
-    return {addr, static_cast<unsigned short>(port)};
-}
 
 struct HttpConn : std::enable_shared_from_this<HttpConn> {
     HttpConn(tcp::socket s, std::function<std::string()> render)
@@ -179,7 +162,12 @@ struct HttpConn : std::enable_shared_from_this<HttpConn> {
 MetricsServer::MetricsServer(asio::io_context& io, const std::string& listen,
                              std::function<std::string()> render)
     : acceptor_(io), render_(std::move(render)) {
-    const auto ep = parse_endpoint(listen);
+    tcp::endpoint ep;
+    try {
+        ep = parse_listen(listen);
+    } catch (const std::invalid_argument& e) {
+        throw std::invalid_argument(std::string("metrics: ") + e.what());
+    }
     boost::system::error_code ec;
     acceptor_.open(ep.protocol(), ec);
     if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
@@ -197,6 +185,12 @@ MetricsServer::~MetricsServer() {
 
 unsigned short MetricsServer::port() const {
     return acceptor_.local_endpoint().port();
+}
+
+std::string MetricsServer::address() const {
+    const auto ep = acceptor_.local_endpoint();
+    const auto a = ep.address().to_string();
+    return (ep.address().is_v6() ? "[" + a + "]" : a) + ":" + std::to_string(ep.port());
 }
 
 void MetricsServer::accept() {

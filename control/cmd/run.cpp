@@ -231,8 +231,7 @@ int run_dpdk(const RunArgs& a, const Config& cfg) {
         engine.stop();
         nlohmann::json j = engine.stats_json();
         if (churn) j["churn"] = churn_report(*churn, before, engine.stats(), churn_port);
-        j["control"] =
-            nlohmann::json::parse(cp.handle("stats", api::Json::object()).at("control").dump());
+        j["control"] = nlohmann::json(cp.handle("stats", api::Json::object()).at("control"));
         rc = write_stats(j, a.stats_path);
     }
     eal_cleanup();
@@ -328,9 +327,8 @@ int run_xdp(const RunArgs& a, const Config& cfg) {
         return std::chrono::microseconds(50'000);
     });
     stop_control(io, cp);
-    nlohmann::json j = nlohmann::json::parse(sink.stats().dump());
-    j["control"] =
-        nlohmann::json::parse(cp.handle("stats", api::Json::object()).at("control").dump());
+    nlohmann::json j(sink.stats());
+    j["control"] = nlohmann::json(cp.handle("stats", api::Json::object()).at("control"));
     backend.detach_all();
     return write_stats(j, a.stats_path);
 }
@@ -365,7 +363,8 @@ int run_main(int argc, char** argv) {
     app.add_option("--stats-json", a.stats_path, "write the final counters to FILE as JSON");
     app.add_option("--socket", a.socket, "JSON API socket for rsctl (\"\" = off)")
         ->capture_default_str();
-    app.add_option("--metrics", a.metrics, "serve Prometheus /metrics on ADDRESS:PORT");
+    app.add_option("--metrics", a.metrics,
+                   "serve Prometheus /metrics on ADDRESS:PORT ([ADDRESS]:PORT for IPv6)");
     app.add_option("--bgp-port", a.bgp_port, "BGP port of every persona")->capture_default_str();
     app.add_flag("--no-bgp", a.no_bgp, "no BGP sessions: static routes only");
     app.add_option("--bench-routes", a.bench_routes,
@@ -396,6 +395,14 @@ int run_main(int argc, char** argv) {
         return app.exit(e) == 0 ? 0 : 2;
     }
     a.opt.icmp_errors = !a.no_icmp;
+    if (!a.metrics.empty()) {
+        try {
+            (void)api::parse_listen(a.metrics); // refused here, before EAL and ports
+        } catch (const std::invalid_argument& e) {
+            std::fprintf(stderr, "rsfwd: --metrics: %s\n", e.what());
+            return 2;
+        }
+    }
 
     Config cfg;
     try {

@@ -15,6 +15,31 @@ using api::Json;
 
 namespace {
 
+// The control plane's own counters, described once: `rsctl stats` (section "control") and
+// /metrics are generated from this table.
+struct ControlCounter {
+    std::string_view key, metric, help;
+    std::uint64_t ControlPlane::Counters::*field;
+};
+using C = ControlPlane::Counters;
+constexpr ControlCounter control_counters[] = {
+    {"policy_events", "rsfwd_policy_events_total", "Policy events (route decisions logged)",
+     &C::policy_events},
+    {"view_changes", "rsfwd_view_changes_total", "Route changes sent to the forwarding views",
+     &C::view_changes},
+    {"peer_updates", "rsfwd_peer_updates_total", "Route changes sent to peers (Adj-RIB-Out)",
+     &C::peer_updates},
+    {"bgp_routes_in", "rsfwd_bgp_routes_received_total", "Routes received over BGP",
+     &C::bgp_routes_in},
+    {"bgp_withdraws_in", "rsfwd_bgp_withdraws_received_total", "Withdrawals received over BGP",
+     &C::bgp_withdraws_in},
+    {"max_prefix_teardowns", "rsfwd_max_prefix_teardowns_total",
+     "BGP sessions torn down for exceeding max-prefix", &C::max_prefix_teardowns},
+    {"reloads", "rsfwd_config_reloads_total", "Configuration reloads applied", &C::reloads},
+    {"reload_failures", "rsfwd_config_reload_failures_total",
+     "Configuration reloads refused (the old config kept running)", &C::reload_failures},
+};
+
 std::string kind_str(PeerKind k) {
     switch (k) {
     case PeerKind::nva:
@@ -256,6 +281,8 @@ void ControlPlane::start() {
     if (!opt_.metrics_listen.empty()) {
         metrics_ = std::make_unique<api::MetricsServer>(io_, opt_.metrics_listen,
                                                         [this] { return prometheus(); });
+        spdlog::info("metrics: serving Prometheus /metrics on http://{}/metrics",
+                     metrics_->address());
     }
     if (speaker_) speaker_->start();
     started_ = true;
@@ -270,10 +297,92 @@ void ControlPlane::stop() {
 }
 
 std::string ControlPlane::prometheus() {
-    Json doc = handle("stats", Json::object());
-    doc.erase("recent_events");
-    doc["peers"] = peers_json();
-    return api::to_prometheus(doc);
+    using api::MetricType;
+    api::MetricsBuilder m;
+    auto gauge = [&](std::string_view name, std::string_view help, double v) {
+        m.family(name, help, MetricType::gauge);
+        m.sample({}, v);
+    };
+    gauge("rsfwd_route_server_branch_to_branch", "1 when branch-to-branch traffic is on",
+          policy_->branch_to_branch() ? 1 : 0);
+    m.family("rsfwd_route_server_routing_preference",
+             "The routing preference in force (value 1, the preference as a label)",
+             MetricType::gauge);
+    m.sample({{"preference", std::string(to_string(policy_->routing_preference()))}}, 1);
+    gauge("rsfwd_route_server_peers", "Configured peers",
+          static_cast<double>(policy_->peers().size()));
+    gauge("rsfwd_route_server_bgp_sessions", "Configured BGP sessions",
+          static_cast<double>(session_peer_.size()));
+    for (const auto& c : control_counters) {
+        m.family(c.metric, c.help, MetricType::counter);
+        m.sample({}, static_cast<double>(counters_.*c.field));
+    }
+    peer_metrics(m);
+    if (sink_) sink_->metrics(m);
+    return m.text();
+}
+
+// Per peer: RIB counts; per BGP session: its state as a gauge (BGP4-MIB bgpPeerState: 1 idle
+// … 6 established) and its counters. Labels: peer (and kind on the RIB counts).
+void ControlPlane::peer_metrics(api::MetricsBuilder& m) const {
+    using api::MetricType;
+    std::map<std::string, bgp::SessionInfo> sessions;
+    if (speaker_) {
+        for (auto& si : speaker_->sessions()) sessions[si.name] = si;
+    }
+    struct Row {
+        std::string name, kind;
+        RouteServer::RibCounts counts;
+        bool accepts;
+        const bgp::SessionInfo* session;
+    };
+    std::vector<Row> rows;
+    for (const auto& key : policy_->peers()) {
+        Row r{policy_->peer_name(key), kind_str(key.kind), policy_->rib_counts(key),
+              policy_->accepts_routes(key), nullptr};
+        auto it = peer_session_.find(key);
+        if (it != peer_session_.end() && sessions.count(it->second))
+            r.session = &sessions[it->second];
+        rows.push_back(std::move(r));
+    }
+    auto per_peer = [&](std::string_view name, std::string_view help, bool only_accepting,
+                        auto value) {
+        m.family(name, help, MetricType::gauge);
+        for (const auto& r : rows)
+            if (r.accepts || !only_accepting)
+                m.sample({{"peer", r.name}, {"kind", r.kind}}, static_cast<double>(value(r)));
+    };
+    per_peer("rsfwd_peer_routes_received", "Routes in the peer's Adj-RIB-In", true,
+             [](const Row& r) { return r.counts.received; });
+    per_peer("rsfwd_peer_routes_accepted", "Routes of the peer the policy accepted", true,
+             [](const Row& r) { return r.counts.accepted; });
+    per_peer("rsfwd_peer_routes_advertised", "Routes advertised to the peer", false,
+             [](const Row& r) { return r.counts.advertised; });
+    auto per_session = [&](std::string_view name, std::string_view help, MetricType type,
+                           auto value) {
+        m.family(name, help, type);
+        for (const auto& r : rows)
+            if (r.session) m.sample({{"peer", r.name}}, static_cast<double>(value(*r.session)));
+    };
+    using S = bgp::SessionInfo;
+    per_session("rsfwd_bgp_session_state",
+                "BGP FSM state (1 idle, 2 connect, 3 active, 4 open_sent, 5 open_confirm, "
+                "6 established)",
+                MetricType::gauge, [](const S& x) { return static_cast<int>(x.state) + 1; });
+    per_session("rsfwd_bgp_session_established", "1 while the BGP session is established",
+                MetricType::gauge,
+                [](const S& x) { return x.state == bgp::SessionState::established ? 1 : 0; });
+    per_session("rsfwd_bgp_session_uptime_seconds", "Time the session has been in its state",
+                MetricType::gauge, [](const S& x) { return x.uptime.count(); });
+    per_session("rsfwd_bgp_session_collisions_total", "Connection collisions resolved",
+                MetricType::counter, [](const S& x) { return x.collisions; });
+    per_session("rsfwd_bgp_session_write_queue_bytes", "Bytes waiting to be written to the peer",
+                MetricType::gauge, [](const S& x) { return x.write_queue_bytes; });
+    per_session("rsfwd_bgp_session_write_stalls_total",
+                "Times the write queue hit its bound and the session paused", MetricType::counter,
+                [](const S& x) { return x.write_stalls; });
+    per_session("rsfwd_bgp_session_pending_changes", "Route changes queued for the peer",
+                MetricType::gauge, [](const S& x) { return x.pending_changes; });
 }
 
 bool ControlPlane::has_session(PeerKey key) const {
@@ -528,15 +637,9 @@ Json ControlPlane::handle(const std::string& cmd, const Json& args) {
                    {"routing_preference", std::string(to_string(policy_->routing_preference()))},
                    {"peers", policy_->peers().size()},
                    {"bgp_sessions", session_peer_.size()}}},
-                 {"control",
-                  {{"policy_events", counters_.policy_events},
-                   {"view_changes", counters_.view_changes},
-                   {"peer_updates", counters_.peer_updates},
-                   {"bgp_routes_in", counters_.bgp_routes_in},
-                   {"bgp_withdraws_in", counters_.bgp_withdraws_in},
-                   {"max_prefix_teardowns", counters_.max_prefix_teardowns},
-                   {"reloads", counters_.reloads},
-                   {"reload_failures", counters_.reload_failures}}}};
+                 {"control", Json::object()}};
+        for (const auto& c : control_counters)
+            out["control"][std::string(c.key)] = counters_.*c.field;
         if (!events.empty()) out["recent_events"] = events;
         if (sink_) out["forwarding"] = sink_->stats();
         return out;

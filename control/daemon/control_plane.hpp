@@ -43,6 +43,8 @@ public:
     virtual void apply(std::span<const ViewChange> changes) = 0;
     // Counters for `rsctl stats` (any JSON object).
     [[nodiscard]] virtual api::Json stats() const = 0;
+    // The same counters as Prometheus families (/metrics), from the sink's counter table.
+    virtual void metrics(api::MetricsBuilder& /*out*/) const {}
     // The FIB's answer for `rsctl fib VIEW ADDRESS`; nullopt = not supported by this sink.
     [[nodiscard]] virtual std::optional<api::Json> lookup(const std::string& view,
                                                           const IpAddr& addr) const = 0;
@@ -52,7 +54,7 @@ struct ControlPlaneOptions {
     std::string socket_path;      // "" = no API server
     std::uint16_t bgp_port = 179; // listen port of every persona (tests use a high port)
     bool bgp = true;              // false: static routes only (no sessions)
-    std::string metrics_listen;   // "127.0.0.1:9100" = Prometheus /metrics; "" = off
+    std::string metrics_listen;   // "127.0.0.1:9177" = Prometheus /metrics; "" = off
 };
 
 class ControlPlane final : public bgp::SpeakerHandler {
@@ -93,13 +95,16 @@ public:
     };
     [[nodiscard]] const Counters& counters() const noexcept { return counters_; }
 
-    // Everything `rsctl stats` and `rsctl peers` show, in Prometheus text format.
+    // Everything `rsctl stats` and `rsctl peers` show, in Prometheus text format: the control
+    // plane's counters (one table for both, control_plane.cpp), peers and BGP sessions, and
+    // the sink's metrics().
     [[nodiscard]] std::string prometheus();
 
     // Exposed for tests: the API as JSON handlers.
     api::Json handle(const std::string& cmd, const api::Json& args);
 
 private:
+    void peer_metrics(api::MetricsBuilder& m) const; // peers and BGP sessions for /metrics
     // bgp::SpeakerHandler
     void on_established(const std::string& peer) override;
     void on_routes(const std::string& peer, std::vector<Route> announced,

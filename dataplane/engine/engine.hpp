@@ -10,7 +10,9 @@
 // workers and the ports.
 // Ownership: owns ports (stopped and closed in stop()/the destructor), mempool, rings, workers.
 // Thread: every method on the control thread (the EAL main lcore), except stats()/stats_json(),
-// which any thread may call (telemetry does).
+// which any thread may call while the Engine exists, stop() running included (a port's PMD
+// counters are read under a lock close_ports() also takes). DPDK telemetry reaches the engine
+// only between start() and stop() (dataplane/engine/telemetry.hpp), so it may outlive it.
 // Errors: the constructor and start() throw std::runtime_error with the port/device in the text.
 #pragma once
 
@@ -121,13 +123,16 @@ struct Stats {
     std::uint64_t generation = 0, publications = 0, publish_queue_full = 0, route_events = 0;
     std::uint64_t pending_events = 0; // FIB compiler events not yet in a published generation
     bool publishing = false;          // a generation published, not yet acknowledged by all workers
-    std::uint64_t publish_count = 0, publish_p50_ns = 0, publish_p99_ns = 0, publish_max_ns = 0;
+    std::uint64_t publish_count = 0, publish_p50_ns = 0, publish_p99_ns = 0, publish_max_ns = 0,
+                  publish_sum_ns = 0;
     std::vector<std::uint64_t> publish_histogram; // log2 ns buckets
     std::uint64_t neighbours = 0, mbufs_total = 0, mbufs_in_use = 0;
     std::uint64_t tsc_hz = 0;
     std::vector<ViewFibStats> views; // index = view id
 };
-nlohmann::json to_json(const Stats& s);
+// The JSON form of Stats: to_json() in dataplane/engine/counter_table.hpp, which names every
+// counter once for JSON, telemetry and Prometheus.
+nlohmann::ordered_json to_json(const Stats& s);
 
 // EAL init from an argument vector (argv[0] included). Throws with rte_strerror on failure.
 void eal_init(const std::vector<std::string>& args);
@@ -161,7 +166,7 @@ public:
     [[nodiscard]] bool running() const noexcept;
 
     [[nodiscard]] Stats stats() const;
-    [[nodiscard]] nlohmann::json stats_json() const { return to_json(stats()); }
+    [[nodiscard]] nlohmann::ordered_json stats_json() const { return to_json(stats()); }
     [[nodiscard]] const fib::Publisher* publisher() const noexcept;
 
 private:

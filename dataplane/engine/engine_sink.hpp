@@ -1,12 +1,14 @@
 // dataplane/engine/engine_sink.hpp — the ControlPlane's ForwardingSink on the DPDK engine: view
-// changes go to the FIB compiler (published by the engine's control loop, coalesced), stats come
-// from the engine, and `rsctl fib VIEW ADDRESS` is answered from the generation the workers use.
+// changes go to the FIB compiler (published by the engine's control loop, coalesced), stats and
+// /metrics come from the engine's counter table, and `rsctl fib VIEW ADDRESS` is answered from the
+// generation the workers use.
 //
 // Thread: control thread only. The active generation is immutable while published and only the
 // control thread ever writes a generation, so reading it here needs no synchronisation.
 #pragma once
 
 #include "control/daemon/control_plane.hpp"
+#include "dataplane/engine/counter_table.hpp"
 #include "dataplane/engine/engine.hpp"
 
 #include <rte_cycles.h>
@@ -29,7 +31,26 @@ public:
     }
 
     [[nodiscard]] api::Json stats() const override {
-        return api::Json::parse(engine_.stats_json().dump());
+        return engine_.stats_json(); // api::Json is ordered_json, like the engine's
+    }
+
+    // The engine's counter table (counter_table.hpp) into the control plane's builder.
+    void metrics(api::MetricsBuilder& out) const override {
+        struct Adapter {
+            api::MetricsBuilder& b;
+            void family(std::string_view name, std::string_view help, MetricType t) {
+                b.family(name, help,
+                         t == MetricType::counter ? api::MetricType::counter
+                         : t == MetricType::gauge ? api::MetricType::gauge
+                                                  : api::MetricType::histogram);
+            }
+            void sample(const MetricLabels& l, double v) { b.sample(l, v); }
+            void histogram(const MetricLabels& l, const std::vector<double>& le,
+                           const std::vector<std::uint64_t>& cum, std::uint64_t n, double sum) {
+                b.histogram(l, le, cum, n, sum);
+            }
+        } a{out};
+        expose(engine_.stats(), a);
     }
 
     [[nodiscard]] std::optional<api::Json> lookup(const std::string& view,

@@ -2,14 +2,15 @@
 // header: include engine.hpp. What the workers read of it is its WorkerShared base
 // (dataplane/worker/worker.hpp), which says who writes what.
 //
-// Who writes what: Runtime — control: rw; other threads read only the ControlMirror and the
-// worker counters (stats(), telemetry).
+// Who writes what: Runtime — control: rw; other threads read only the ControlMirror, the worker
+// counters, started/stopped, and the ports under ports_mutex (stats(), telemetry).
 #pragma once
 
 #include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -69,7 +70,12 @@ struct Runtime : WorkerShared {
     std::unique_ptr<fib::FibCompiler> comp;
     std::unique_ptr<fib::Publisher> pub;
     std::vector<std::unique_ptr<WorkerCtx>> workers;
-    bool started = false, stopped = false, ports_closed = false;
+    // control: rw; any thread (stats()): ro. Atomic because stats() runs on other threads.
+    std::atomic<bool> started{false}, stopped{false};
+    // Held by stats() around rte_eth_stats_get and by close_ports() around closing: a port is
+    // never read while (or after) it is closed. ports_closed: under ports_mutex.
+    mutable std::mutex ports_mutex;
+    bool ports_closed = false;
 
     // Control-thread state.
     std::thread::id control_thread;     // the thread that called start(): it runs control_poll()

@@ -70,6 +70,23 @@ public:
                 {"map_writes_failed", map_failed_}};
     }
 
+    // The XDP program's counters as one family labelled by counter name (the names of
+    // `stats`' "counters"), and the route changes applied or refused.
+    void metrics(api::MetricsBuilder& out) const override {
+        out.family("rsfwd_xdp_packets_total", "Packets the XDP program counted, by counter",
+                   api::MetricType::counter);
+        const auto c = backend_.counters();
+        for (std::size_t i = 0; i < xdp::fwd_counter_count; ++i)
+            out.sample({{"counter", std::string(xdp::to_string(static_cast<xdp::FwdCounter>(i)))}},
+                       static_cast<double>(c.value[i]));
+        out.family("rsfwd_xdp_route_changes_applied_total", "Route changes written to the XDP maps",
+                   api::MetricType::counter);
+        out.sample({}, static_cast<double>(applied_));
+        out.family("rsfwd_xdp_route_changes_failed_total", "Route changes the XDP backend refused",
+                   api::MetricType::counter);
+        out.sample({}, static_cast<double>(failed_));
+    }
+
     [[nodiscard]] std::optional<api::Json> lookup(const std::string&,
                                                   const IpAddr&) const override {
         return std::nullopt; // the policy's answer is shown; BPF LPM tries are not walked here

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <future>
+#include <limits>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -203,18 +204,35 @@ int main(int argc, char** argv) {
     return RUN_ALL_TESTS();
 }
 
-TEST(Prometheus, FlattensStatsWithLabels) {
-    Json stats = {{"route_server", {{"branch_to_branch", false}, {"peers", 4}}},
-                  {"ports", Json::array({{{"name", "vms"}, {"rx_pkts", 42}},
-                                         {{"name", "er\"x"}, {"rx_pkts", 7}}})},
-                  {"text", "dropped"}};
-    const auto text = rsfwd::api::to_prometheus(stats);
-    EXPECT_NE(text.find("rsfwd_route_server_branch_to_branch 0\n"), std::string::npos) << text;
-    EXPECT_NE(text.find("rsfwd_route_server_peers 4\n"), std::string::npos);
-    EXPECT_NE(text.find("rsfwd_ports_rx_pkts{name=\"vms\"} 42\n"), std::string::npos);
-    EXPECT_NE(text.find("rsfwd_ports_rx_pkts{name=\"er\\\"x\"} 7\n"), std::string::npos);
-    EXPECT_NE(text.find("# TYPE rsfwd_ports_rx_pkts gauge"), std::string::npos);
-    EXPECT_EQ(text.find("dropped"), std::string::npos);
+TEST(Prometheus, BuilderWritesHelpTypeLabelsAndHistograms) {
+    using rsfwd::api::MetricType;
+    rsfwd::api::MetricsBuilder m;
+    m.family("rsfwd_port_rx_packets_total", "Packets received", MetricType::counter);
+    m.sample({{"port", "vms"}}, 42);
+    m.sample({{"port", "er\"x"}}, 7);
+    m.family("rsfwd_fib_neighbours", "Neighbours", MetricType::gauge);
+    m.family("rsfwd_fib_publish_latency_seconds", "Latency", MetricType::histogram);
+    m.histogram({}, {0.001, std::numeric_limits<double>::infinity()}, {3, 5}, 5, 0.25);
+    const auto text = m.text();
+    EXPECT_NE(text.find("# HELP rsfwd_port_rx_packets_total Packets received\n"), std::string::npos)
+        << text;
+    EXPECT_NE(text.find("# TYPE rsfwd_port_rx_packets_total counter\n"), std::string::npos);
+    EXPECT_NE(text.find("rsfwd_port_rx_packets_total{port=\"vms\"} 42"), std::string::npos);
+    EXPECT_NE(text.find("rsfwd_port_rx_packets_total{port=\"er\\\"x\"} 7"), std::string::npos);
+    EXPECT_NE(text.find("# TYPE rsfwd_fib_neighbours gauge\n"), std::string::npos);
+    EXPECT_NE(text.find("rsfwd_fib_publish_latency_seconds_bucket{le=\"+Inf\"} 5"),
+              std::string::npos);
+    EXPECT_NE(text.find("rsfwd_fib_publish_latency_seconds_count 5"), std::string::npos);
+    EXPECT_NE(text.find("rsfwd_fib_publish_latency_seconds_sum 0.25"), std::string::npos);
+}
+
+TEST(Prometheus, ListenAddressIsStrict) {
+    using rsfwd::api::parse_listen;
+    EXPECT_EQ(parse_listen("127.0.0.1:9177").port(), 9177);
+    EXPECT_EQ(parse_listen("[::1]:9177").address().to_string(), "::1");
+    for (const char* bad : {"127.0.0.1:9177x", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:-1",
+                            "127.0.0.1: 9177", "::1:9177", "localhost:9177", "9177", ""})
+        EXPECT_THROW(parse_listen(bad), std::invalid_argument) << bad;
 }
 
 TEST(Prometheus, ServesGetMetricsOnly) {
@@ -244,7 +262,7 @@ TEST(Prometheus, ServesGetMetricsOnly) {
     EXPECT_NE(get("GET / HTTP/1.1\r\n\r\n").find("404"), std::string::npos);
     EXPECT_NE(get("POST /metrics HTTP/1.1\r\n\r\n").find("405"), std::string::npos);
     EXPECT_THROW(rsfwd::api::MetricsServer(io, "nonsense", [] { return std::string(); }),
-                 std::runtime_error);
+                 std::invalid_argument);
     io.stop();
     t.join();
 }

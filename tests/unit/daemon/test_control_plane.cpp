@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <unistd.h>
@@ -286,6 +288,29 @@ nvas:
         }
     }
     EXPECT_TRUE(found) << peers.dump();
+
+    // /metrics: the session state is a gauge with a value (6 = established, BGP4-MIB), and the
+    // whole exposition passes promtool's checks (when promtool is installed).
+    const std::string metrics = cp.prometheus();
+    EXPECT_NE(metrics.find("rsfwd_bgp_session_state{peer=\"nva/nva1@0\"} 6\n"), std::string::npos)
+        << metrics;
+    EXPECT_NE(metrics.find("rsfwd_bgp_session_established{peer=\"nva/nva1@0\"} 1\n"),
+              std::string::npos);
+    EXPECT_NE(metrics.find("rsfwd_peer_routes_accepted{peer=\"nva/nva1@0\",kind=\"nva\"} 1\n"),
+              std::string::npos);
+    if (std::system("command -v promtool >/dev/null 2>&1") == 0) {
+        const auto mfile = write_temp(metrics, "metrics");
+        const std::string cmd = "promtool check metrics < " + mfile + " 2>&1";
+        std::string out;
+        FILE* p = ::popen(cmd.c_str(), "r");
+        ASSERT_NE(p, nullptr);
+        char buf[512];
+        while (std::fgets(buf, sizeof buf, p)) out += buf;
+        const int rc = ::pclose(p);
+        EXPECT_EQ(rc, 0) << out;
+        EXPECT_EQ(out, "") << "promtool: " << out;
+        std::filesystem::remove(mfile);
+    }
 
     // Session loss: the NVA's routes leave the FIB (D9: recomputed at once).
     nva.stop();
