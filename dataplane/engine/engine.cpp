@@ -225,9 +225,6 @@ void Engine::start() {
     rt.comp->discard_pending(); // already contained in the full build
     fib::PublisherOptions po;
     po.coalesce_ns = rt.opt.coalesce_us * 1000;
-    rt.mirror.n_views = g.views.size();
-    rt.mirror.views =
-        std::make_unique<std::array<std::atomic<std::uint64_t>, 5>[]>(rt.mirror.n_views);
     rt.pub = std::make_unique<fib::Publisher>(static_cast<unsigned>(rt.workers.size()),
                                               std::move(g), po);
     rt.handoff = &rt.pub->handoff();

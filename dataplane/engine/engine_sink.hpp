@@ -80,8 +80,7 @@ public:
             } else {
                 const auto mac = fib::adj_mac(slot);
                 a["port"] = port_name(fib::adj_port(slot));
-                a["mac"] = fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", mac[0], mac[1],
-                                       mac[2], mac[3], mac[4], mac[5]);
+                a["mac"] = mac_str(mac);
                 a["state"] = info.is_static ? "static" : "resolved";
             }
             return a;

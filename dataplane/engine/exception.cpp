@@ -580,40 +580,6 @@ void neighbour_timers(Runtime& rt, std::uint64_t now) {
 
 } // namespace
 
-namespace {
-
-// Stores the control-thread state other threads may read (Runtime::mirror).
-void publish_mirror(Runtime& rt) noexcept {
-    static_assert(sizeof(ControlStats) == 9 * sizeof(std::uint64_t));
-    const auto c = std::bit_cast<std::array<std::uint64_t, 9>>(rt.cstats);
-    constexpr auto rlx = std::memory_order_relaxed;
-    ControlMirror& m = rt.mirror;
-    for (std::size_t k = 0; k < c.size(); ++k) m.control[k].store(c[k], rlx);
-    m.generation.store(rt.pub->generation(), rlx);
-    m.publications.store(rt.pub->publications(), rlx);
-    m.queue_full.store(rt.pub->queue_full(), rlx);
-    m.route_events.store(rt.pub->events(), rlx);
-    m.publishing.store(rt.pub->busy(), rlx);
-    m.pending_events.store(rt.comp->pending_events(), rlx);
-    m.neighbours.store(rt.comp->neighbour_count(), rlx);
-    // Per-view FIB numbers: once per generation (bytes() walks a few hash maps per table).
-    const fib::Generation* g = rt.pub->active();
-    if (m.views && g->number != m.views_generation) {
-        m.views_generation = g->number;
-        for (std::size_t v = 0; v < m.n_views && v < g->views.size(); ++v) {
-            const ViewFibStats f = view_fib_stats({}, g->views[v]);
-            auto& a = m.views[v];
-            a[0].store(f.routes_v4, rlx);
-            a[1].store(f.routes_v6, rlx);
-            a[2].store(f.root_bits_v4 | std::uint64_t{f.root_bits_v6} << 8, rlx);
-            a[3].store(f.lpm_bytes, rlx);
-            a[4].store(f.lpm_lookup_bytes, rlx);
-        }
-    }
-}
-
-} // namespace
-
 void Engine::control_poll() {
     Runtime& rt = *rt_;
     if (!rt.started || rt.stopped) return;
@@ -628,7 +594,7 @@ void Engine::control_poll() {
         neighbour_timers(rt, now);
     }
     fib::publish_step(*rt.pub, *rt.comp, now);
-    publish_mirror(rt);
+    rt.mirror.store(rt);
 }
 
 bool Engine::control_idle() const noexcept {

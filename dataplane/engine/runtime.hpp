@@ -45,21 +45,33 @@ inline ViewFibStats view_fib_stats(std::string name, const fib::ViewTables& t) {
     return v;
 }
 
-// Control-thread state as the control thread last published it, for readers on other threads
-// (DPDK telemetry calls Engine::stats() from its own thread): stored at the end of every
-// control_poll(), read with relaxed loads. Each value is self-contained; the set is not a
-// consistent snapshot, like the worker counters next to it.
-struct ControlMirror {
-    std::array<std::atomic<std::uint64_t>, 9> control{}; // ControlStats, in declaration order
-    std::atomic<std::uint64_t> generation{0}, publications{0}, queue_full{0}, route_events{0};
-    std::atomic<std::uint64_t> pending_events{0}, neighbours{0};
-    std::atomic<bool> publishing{false};
-    // ViewFibStats per view id (sized at start(); views are fixed for the process lifetime):
-    // routes_v4, routes_v6, root bits (v4 | v6 << 8), lpm_bytes, lpm_lookup_bytes.
-    std::unique_ptr<std::array<std::atomic<std::uint64_t>, 5>[]> views;
-    std::size_t n_views = 0;
-    std::uint64_t views_generation = ~std::uint64_t{0}; // control thread only: last mirrored
+// The control thread's own numbers (its counters, the publisher's and the compiler's state, the
+// active generation's per-view FIB numbers), by name.
+struct ControlSnapshot {
+    ControlStats control;
+    std::uint64_t generation = 0, publications = 0, queue_full = 0, route_events = 0;
+    std::uint64_t pending_events = 0, neighbours = 0;
+    bool publishing = false;
+    std::vector<ViewFibStats> views; // index = view id
 };
+
+// The snapshot as the control thread last stored it, for readers on other threads (DPDK
+// telemetry calls Engine::stats() from its own threads). store() runs at the end of every
+// control_poll() and never waits: with a reader holding the lock it skips that poll's copy.
+// load() copies under the lock: one consistent set.
+class ControlMirror {
+public:
+    void store(const Runtime& rt) noexcept;     // control thread
+    [[nodiscard]] ControlSnapshot load() const; // any thread
+private:
+    mutable std::mutex mutex_;
+    ControlSnapshot snap_;                               // under mutex_
+    std::uint64_t views_generation_ = ~std::uint64_t{0}; // control thread only: last copied
+};
+
+// The snapshot from the live structures (control thread, or before start()); views = false
+// leaves the per-view numbers out (they cost a walk of each view's tables).
+ControlSnapshot control_snapshot(const Runtime& rt, bool views = true);
 
 // The WorkerShared base is what workers see (port tables, adjacency slots, hand-off, stop flag).
 struct Runtime : WorkerShared {

@@ -4,7 +4,6 @@
 // with relaxed loads and the control thread's state from its mirror, unless it runs on the
 // control thread itself.
 #include <array>
-#include <bit>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -72,29 +71,18 @@ Stats Engine::stats() const {
     }
     for (std::size_t d = 0; d < drop_count; ++d) s.drops[d] += read_counter(rt.cdrops[d]);
     // The control thread's own structures only on the control thread (or before start()):
-    // elsewhere (telemetry) their last published mirror.
+    // elsewhere (telemetry) the copy it stored last.
     const bool live = !rt.started || std::this_thread::get_id() == rt.control_thread;
-    if (live) {
-        s.control = rt.cstats;
-    } else {
-        std::array<std::uint64_t, 9> c{};
-        for (std::size_t k = 0; k < c.size(); ++k)
-            c[k] = rt.mirror.control[k].load(std::memory_order_relaxed);
-        s.control = std::bit_cast<ControlStats>(c);
-    }
-    if (rt.pub && !live) {
-        s.generation = rt.mirror.generation.load(std::memory_order_relaxed);
-        s.publications = rt.mirror.publications.load(std::memory_order_relaxed);
-        s.publish_queue_full = rt.mirror.queue_full.load(std::memory_order_relaxed);
-        s.route_events = rt.mirror.route_events.load(std::memory_order_relaxed);
-        s.publishing = rt.mirror.publishing.load(std::memory_order_relaxed);
-    } else if (rt.pub) {
-        s.generation = rt.pub->generation();
-        s.publications = rt.pub->publications();
-        s.publish_queue_full = rt.pub->queue_full();
-        s.route_events = rt.pub->events();
-        s.publishing = rt.pub->busy();
-    }
+    ControlSnapshot c = live ? control_snapshot(rt) : rt.mirror.load();
+    s.control = c.control;
+    s.generation = c.generation;
+    s.publications = c.publications;
+    s.publish_queue_full = c.queue_full;
+    s.route_events = c.route_events;
+    s.publishing = c.publishing;
+    s.neighbours = c.neighbours;
+    s.pending_events = c.pending_events;
+    s.views = std::move(c.views);
     if (rt.pub) {
         const auto& h = rt.pub->latency(); // atomics
         s.publish_count = h.count();
@@ -107,40 +95,57 @@ Stats Engine::stats() const {
             if (h.bucket(b)) last = b + 1;
         for (unsigned b = 0; b < last; ++b) s.publish_histogram.push_back(h.bucket(b));
     }
-    if (live) {
-        s.neighbours = rt.comp ? rt.comp->neighbour_count() : 0;
-        s.pending_events = rt.comp ? rt.comp->pending_events() : 0;
-    } else {
-        s.neighbours = rt.mirror.neighbours.load(std::memory_order_relaxed);
-        s.pending_events = rt.mirror.pending_events.load(std::memory_order_relaxed);
-    }
     if (rt.pool) {
         s.mbufs_total = rt.pool->size;
         s.mbufs_in_use = rte_mempool_in_use_count(rt.pool);
     }
-    if (rt.pub && rt.comp) {
-        const auto& names = rt.comp->views(); // fixed after start(): safe from any thread
-        for (std::size_t v = 0; v < names.size(); ++v) {
-            if (live) {
-                const fib::Generation* g = rt.pub->active();
-                if (v < g->views.size()) s.views.push_back(view_fib_stats(names[v], g->views[v]));
-                continue;
-            }
-            if (v >= rt.mirror.n_views) break;
-            const auto& a = rt.mirror.views[v];
-            ViewFibStats f;
-            f.name = names[v];
-            f.routes_v4 = a[0].load(std::memory_order_relaxed);
-            f.routes_v6 = a[1].load(std::memory_order_relaxed);
-            const std::uint64_t bits = a[2].load(std::memory_order_relaxed);
-            f.root_bits_v4 = static_cast<unsigned>(bits & 0xFF);
-            f.root_bits_v6 = static_cast<unsigned>(bits >> 8 & 0xFF);
-            f.lpm_bytes = a[3].load(std::memory_order_relaxed);
-            f.lpm_lookup_bytes = a[4].load(std::memory_order_relaxed);
-            s.views.push_back(std::move(f));
-        }
-    }
     return s;
+}
+
+ControlSnapshot control_snapshot(const Runtime& rt, bool views) {
+    ControlSnapshot c;
+    c.control = rt.cstats;
+    if (rt.pub) {
+        c.generation = rt.pub->generation();
+        c.publications = rt.pub->publications();
+        c.queue_full = rt.pub->queue_full();
+        c.route_events = rt.pub->events();
+        c.publishing = rt.pub->busy();
+    }
+    if (rt.comp) {
+        c.neighbours = rt.comp->neighbour_count();
+        c.pending_events = rt.comp->pending_events();
+    }
+    if (views && rt.pub && rt.comp) {
+        const auto& names = rt.comp->views();
+        const fib::Generation* g = rt.pub->active();
+        for (std::size_t v = 0; v < names.size() && v < g->views.size(); ++v)
+            c.views.push_back(view_fib_stats(names[v], g->views[v]));
+    }
+    return c;
+}
+
+void ControlMirror::store(const Runtime& rt) noexcept {
+    const std::unique_lock lock(mutex_, std::try_to_lock);
+    if (!lock.owns_lock()) return; // a reader is copying: the next poll stores
+    // Per-view FIB numbers once per generation (bytes() walks a few hash maps per table).
+    const bool views = rt.pub && rt.pub->active()->number != views_generation_;
+    try {
+        std::vector<ViewFibStats> kept =
+            views ? std::vector<ViewFibStats>{} : std::move(snap_.views);
+        snap_ = control_snapshot(rt, views);
+        if (views)
+            views_generation_ = rt.pub->active()->number;
+        else
+            snap_.views = std::move(kept);
+    } catch (const std::bad_alloc&) {
+        // keep the previous copy
+    }
+}
+
+ControlSnapshot ControlMirror::load() const {
+    const std::lock_guard lock(mutex_);
+    return snap_;
 }
 
 } // namespace rsfwd::dp
