@@ -15,6 +15,7 @@
 //   {"cmd":"quit"}
 // stdout events: established, update, down, refresh, sessions, done, error.
 #include "control/bgp/speaker.hpp"
+#include "control/log.hpp"
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
@@ -391,9 +392,13 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
     opts.listen = !no_listen;
 
-    auto logger = spdlog::stderr_color_mt("rsfwd-bgp");
-    spdlog::set_default_logger(logger);
-    spdlog::set_level(spdlog::level::from_str(log_level));
+    const auto level = rsfwd::log::parse_level(log_level);
+    if (!level) {
+        std::fprintf(stderr, "rsfwd-bgp: --log-level: '%s' is not one of %s\n", log_level.c_str(),
+                     std::string(rsfwd::log::level_names).c_str());
+        return 2;
+    }
+    rsfwd::log::init("rsfwd-bgp", *level);
 
     boost::asio::io_context io;
     Tool tool(io, opts);

@@ -8,6 +8,7 @@
 #include "bench/fwd/hooks.hpp"
 #include "control/config.hpp"
 #include "control/daemon/control_plane.hpp"
+#include "control/log.hpp"
 #include "dataplane/engine/config_map.hpp"
 #include "dataplane/engine/engine.hpp"
 #include "dataplane/engine/engine_sink.hpp"
@@ -134,7 +135,7 @@ int write_stats(const nlohmann::json& j, const std::string& path) {
     std::ofstream out(path);
     out << j.dump(2) << '\n';
     if (!out) {
-        std::fprintf(stderr, "rsfwd: cannot write %s\n", path.c_str());
+        spdlog::error("cannot write {}", path);
         return 1;
     }
     return 0;
@@ -191,7 +192,7 @@ int run_dpdk(const RunArgs& a, const Config& cfg) {
         if (!a.bench_routes.empty()) {
             bench = read_bench_routes(a.bench_routes, vnet_view(cp));
             sink.apply(bench);
-            std::fprintf(stderr, "rsfwd: %zu bench routes installed in view vnet\n", bench.size());
+            spdlog::info("bench: {} bench routes installed in view vnet", bench.size());
         }
         std::vector<std::uint32_t> random_dst;
         if (a.random_dst > 0) random_dst = random_destinations(bench, cfg, a.random_dst);
@@ -212,10 +213,9 @@ int run_dpdk(const RunArgs& a, const Config& cfg) {
         bench.shrink_to_fit();
         engine.start();
         if (const std::size_t n = install_random_destinations(engine, std::move(random_dst)))
-            std::fprintf(stderr, "rsfwd: bench: %zu random destinations stamped on RX\n", n);
-        std::fprintf(stderr, "rsfwd: forwarding on %zu ports with %u workers; API %s\n",
-                     engine.ports().size(), engine.workers(),
-                     a.socket.empty() ? "off" : a.socket.c_str());
+            spdlog::info("bench: {} random destinations stamped on RX", n);
+        spdlog::info("forwarding on {} ports with {} workers; API {}", engine.ports().size(),
+                     engine.workers(), a.socket.empty() ? "off" : a.socket);
         const Stats before = engine.stats();
         // 200 µs while anything is in flight (FIB events, a publication, punted packets), 1 ms
         // when idle: ARP/ICMP to us wait at most 1 ms, and an idle daemon wakes 1,000 times a
@@ -313,10 +313,10 @@ int run_xdp(const RunArgs& a, const Config& cfg) {
     if (!a.bench_routes.empty()) {
         const auto routes = read_bench_routes(a.bench_routes, vnet_view(cp));
         sink.apply(routes);
-        std::fprintf(stderr, "rsfwd: %zu bench routes installed in view vnet\n", routes.size());
+        spdlog::info("bench: {} bench routes installed in view vnet", routes.size());
     }
-    std::fprintf(stderr, "rsfwd: XDP backend forwarding on %zu interfaces; API %s\n",
-                 cfg.ports.size(), a.socket.empty() ? "off" : a.socket.c_str());
+    spdlog::info("XDP backend forwarding on {} interfaces; API {}", cfg.ports.size(),
+                 a.socket.empty() ? "off" : a.socket);
     auto last_refresh = std::chrono::steady_clock::now();
     control_loop(io, cp, a.duration, [&] {
         const auto now = std::chrono::steady_clock::now();
@@ -385,6 +385,11 @@ int run_main(int argc, char** argv) {
                    "workers sleep N µs per loop after 1024 empty polls (0 = busy-poll)")
         ->capture_default_str();
     app.add_flag("--no-icmp-errors", a.no_icmp, "do not send ICMP time-exceeded/unreachable");
+    std::string log_level = "info";
+    app.add_option("--log-level", log_level,
+                   "log threshold: " + std::string(log::level_names) +
+                       " (DPDK's follows it; an EAL --log-level after -- overrides DPDK's)")
+        ->capture_default_str();
     app.add_flag("--allow-martian-sources", a.opt.allow_martian_sources,
                  "forward IPv4 sources in 0/8, 127/8, 224/4, 240/4 (RFC 1812 5.3.7 switch)");
     std::vector<char*> av;
@@ -395,6 +400,13 @@ int run_main(int argc, char** argv) {
         return app.exit(e) == 0 ? 0 : 2;
     }
     a.opt.icmp_errors = !a.no_icmp;
+    const auto level = log::parse_level(log_level);
+    if (!level) {
+        std::fprintf(stderr, "rsfwd: --log-level: '%s' is not one of %s\n", log_level.c_str(),
+                     std::string(log::level_names).c_str());
+        return 2;
+    }
+    log::init("rsfwd", *level);
     if (!a.metrics.empty()) {
         try {
             (void)api::parse_listen(a.metrics); // refused here, before EAL and ports
@@ -411,7 +423,7 @@ int run_main(int argc, char** argv) {
         std::fprintf(stderr, "rsfwd: %s\n", e.what());
         return 2;
     }
-    for (const auto& w : cfg.warnings) std::fprintf(stderr, "rsfwd: warning: %s\n", w.c_str());
+    for (const auto& w : cfg.warnings) spdlog::warn("config: {}", w);
     std::signal(SIGINT, on_stop_signal);
     std::signal(SIGTERM, on_stop_signal);
     std::signal(SIGHUP, on_hup_signal);
@@ -439,7 +451,7 @@ int run_main(int argc, char** argv) {
         }
         return run_dpdk(a, cfg);
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "rsfwd: %s\n", e.what());
+        spdlog::critical("{}", e.what());
         return 1;
     }
 }

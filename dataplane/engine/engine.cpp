@@ -12,6 +12,7 @@
 #include "dataplane/engine/engine.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <stdexcept>
 #include <thread>
 
@@ -22,9 +23,12 @@
 #include <rte_ethdev.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_log.h>
 #include <rte_mbuf_dyn.h>
 #include <rte_mempool.h>
+#include <spdlog/spdlog.h>
 
+#include "control/log.hpp"
 #include "dataplane/engine/ports.hpp"
 #include "dataplane/engine/runtime.hpp"
 #include "dataplane/engine/telemetry.hpp"
@@ -32,7 +36,84 @@
 
 namespace rsfwd::dp {
 
+namespace {
+
+// DPDK's log stream: every EAL/PMD line goes to spdlog at the level DPDK gave it, so the daemon
+// has one log format (DPDK's own prefix, "EAL: …", stays in the text). rte_vlog() flushes after
+// each message, so one write is one message (maybe several lines).
+ssize_t eal_log_write(void*, const char* buf, std::size_t size) {
+    spdlog::level::level_enum lvl = spdlog::level::info;
+    switch (rte_log_cur_msg_loglevel()) {
+    case RTE_LOG_EMERG:
+    case RTE_LOG_ALERT:
+    case RTE_LOG_CRIT:
+        lvl = spdlog::level::critical;
+        break;
+    case RTE_LOG_ERR:
+        lvl = spdlog::level::err;
+        break;
+    case RTE_LOG_WARNING:
+        lvl = spdlog::level::warn;
+        break;
+    case RTE_LOG_NOTICE:
+    case RTE_LOG_INFO:
+        lvl = spdlog::level::info;
+        break;
+    default:
+        lvl = spdlog::level::debug;
+        break;
+    }
+    std::string_view text(buf, size);
+    while (!text.empty()) {
+        const auto nl = text.find('\n');
+        const auto line = text.substr(0, nl);
+        if (!line.empty()) spdlog::log(lvl, "{}", line);
+        if (nl == std::string_view::npos) break;
+        text.remove_prefix(nl + 1);
+    }
+    return static_cast<ssize_t>(size);
+}
+
+void route_eal_logs() {
+    // Programs that set no logger of their own (rsfwd-bench, tests) log on stderr too: stdout
+    // is for their output.
+    if (spdlog::default_logger()->name().empty()) log::init("rsfwd");
+    static FILE* stream = [] {
+        cookie_io_functions_t io{};
+        io.write = eal_log_write;
+        FILE* f = fopencookie(nullptr, "w", io);
+        // Fully buffered: rte_vlog() fflush()es after each message, so a write is a message.
+        if (f) std::setvbuf(f, nullptr, _IOFBF, 4096);
+        return f;
+    }();
+    if (stream) rte_openlog_stream(stream);
+    // DPDK's threshold follows ours; an EAL --log-level after `--` still overrides it.
+    int dpdk_level = RTE_LOG_INFO;
+    switch (spdlog::get_level()) {
+    case spdlog::level::trace:
+    case spdlog::level::debug:
+        dpdk_level = RTE_LOG_DEBUG;
+        break;
+    case spdlog::level::info:
+        dpdk_level = RTE_LOG_INFO;
+        break;
+    case spdlog::level::warn:
+        dpdk_level = RTE_LOG_WARNING;
+        break;
+    case spdlog::level::err:
+        dpdk_level = RTE_LOG_ERR;
+        break;
+    default:
+        dpdk_level = RTE_LOG_CRIT;
+        break;
+    }
+    rte_log_set_global_level(static_cast<std::uint32_t>(dpdk_level));
+}
+
+} // namespace
+
 void eal_init(const std::vector<std::string>& args) {
+    route_eal_logs();
     std::vector<std::string> copy = args;
     std::vector<char*> argv;
     for (auto& a : copy) argv.push_back(a.data());

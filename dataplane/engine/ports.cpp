@@ -25,6 +25,7 @@
 #include <rte_devargs.h>
 #include <rte_errno.h>
 #include <rte_mempool.h>
+#include <spdlog/spdlog.h>
 
 #include "dataplane/engine/af_xdp_split.hpp"
 #include "dataplane/engine/engine.hpp"
@@ -193,9 +194,7 @@ std::vector<rte_eth_dev_info> probe_ports(Runtime& rt) {
             } catch (const std::exception& e) {
                 throw std::runtime_error(fmt::format("port '{}': {}", s.name, e.what()));
             }
-            if (removed)
-                std::fprintf(stderr, "rsfwd: %s: removed a stale rsfwd_split XDP program\n",
-                             iface.c_str());
+            if (removed) spdlog::warn("{}: removed a stale rsfwd_split XDP program", iface);
             dev += ",xdp_prog=" + af_xdp::object_path();
             rt.split_iface[devices.size()] = iface;
             rt.any_split = true;
@@ -326,8 +325,8 @@ void Engine::start_af_xdp_split() {
         std::vector<IpAddr> local = xp.local;
         for (const IpAddr& a : common) push_unique(local, a);
         if (local.size() > max_split_local) {
-            std::fprintf(stderr, "rsfwd: %s: %zu local addresses, the split program keeps %zu\n",
-                         xp.iface.c_str(), local.size(), max_split_local);
+            spdlog::warn("{}: {} local addresses, the split program keeps {}", xp.iface,
+                         local.size(), max_split_local);
             local.resize(max_split_local);
         }
         try {
@@ -335,8 +334,7 @@ void Engine::start_af_xdp_split() {
         } catch (const std::exception& e) {
             throw std::runtime_error(fmt::format("af_xdp split on {}: {}", xp.iface, e.what()));
         }
-        std::fprintf(stderr, "rsfwd: %s: rsfwd_split XDP program, %zu local addresses\n",
-                     xp.iface.c_str(), local.size());
+        spdlog::info("{}: rsfwd_split XDP program, {} local addresses", xp.iface, local.size());
     }
 }
 
@@ -358,7 +356,7 @@ void close_ports(Runtime& rt) {
                 (void)af_xdp::detach_stale(xp.iface);
                 for (const auto& a : xp.added) af_xdp::remove_address(xp.iface, a.addr, a.len);
             } catch (const std::exception& e) {
-                std::fprintf(stderr, "rsfwd: %s: %s\n", xp.iface.c_str(), e.what());
+                spdlog::warn("{}: {}", xp.iface, e.what());
             }
         }
         af_xdp_ports().erase(it);

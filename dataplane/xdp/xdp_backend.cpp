@@ -23,6 +23,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -78,7 +79,17 @@ int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list args) {
     // libbpf's debug output is the verifier log: useful when loading fails, noise otherwise.
     static const bool verbose = std::getenv("RSFWD_XDP_VERBOSE") != nullptr;
     if (level == LIBBPF_DEBUG && !verbose) return 0;
-    return std::vfprintf(stderr, fmt, args);
+    // One log for everything: libbpf's lines go to spdlog at its level.
+    char buf[1024];
+    const int n = std::vsnprintf(buf, sizeof buf, fmt, args);
+    std::string_view line(
+        buf, n < 0 ? 0 : std::min<std::size_t>(static_cast<std::size_t>(n), sizeof buf - 1));
+    while (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+    const auto lvl = level == LIBBPF_WARN   ? spdlog::level::warn
+                     : level == LIBBPF_INFO ? spdlog::level::info
+                                            : spdlog::level::debug;
+    spdlog::log(lvl, "libbpf: {}", line);
+    return n;
 }
 
 int map_fd(bpf_object* obj, const char* name) {
