@@ -7,6 +7,8 @@
 //   flight, net_pcap's preloaded frames), so a config never needs a pool size.
 #include "dataplane/engine/ports.hpp"
 
+#include "dataplane/engine/devargs.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -63,23 +65,8 @@ std::uint64_t pcap_frames(const std::string& path) {
     return n;
 }
 
-// "key=value" arguments of a devargs string.
-std::map<std::string, std::string> devargs_kv(const std::string& dev) {
-    std::map<std::string, std::string> kv;
-    std::size_t pos = dev.find(',');
-    while (pos != std::string::npos) {
-        const std::size_t next = dev.find(',', pos + 1);
-        const std::string item =
-            dev.substr(pos + 1, next == std::string::npos ? next : next - pos - 1);
-        const auto eq = item.find('=');
-        if (eq != std::string::npos) kv[item.substr(0, eq)] = item.substr(eq + 1);
-        pos = next;
-    }
-    return kv;
-}
-
 std::uint16_t probe_port(const std::string& device) {
-    const std::string name = device.substr(0, device.find(','));
+    const std::string name = devargs_name(device);
     std::uint16_t pid;
     if (rte_eth_dev_get_port_by_name(name.c_str(), &pid) == 0) return pid; // probed by EAL
     // No bus takes the name: no such driver in this binary (a statically linked rsfwd has only
@@ -116,12 +103,6 @@ std::uint16_t probe_port(const std::string& device) {
 
 bool is_af_xdp(const std::string& device) {
     return device.rfind("net_af_xdp", 0) == 0;
-}
-
-std::string af_xdp_iface(const std::string& device) {
-    const auto kv = devargs_kv(device);
-    const auto it = kv.find("iface");
-    return it == kv.end() ? std::string{} : it->second;
 }
 
 struct AfXdpPort {
@@ -185,7 +166,7 @@ std::vector<rte_eth_dev_info> probe_ports(Runtime& rt) {
     for (const PortSpec& s : rt.specs) {
         std::string dev = s.device;
         if (split && is_af_xdp(dev) && !devargs_kv(dev).count("xdp_prog")) {
-            const std::string iface = af_xdp_iface(dev);
+            const std::string iface = devargs_iface(dev);
             if (iface.empty())
                 throw std::runtime_error(fmt::format("port '{}': {} has no iface=", s.name, dev));
             bool removed = false;
@@ -314,7 +295,7 @@ void Engine::start_af_xdp_split() {
     for (AfXdpPort& xp : it->second) {
         const PortSpec* spec = nullptr;
         for (const PortSpec& s : rt_->specs)
-            if (is_af_xdp(s.device) && af_xdp_iface(s.device) == xp.iface) spec = &s;
+            if (is_af_xdp(s.device) && devargs_iface(s.device) == xp.iface) spec = &s;
         if (spec) {
             if (af_xdp::add_address(xp.iface, spec->addr4, spec->subnet4.len))
                 xp.added.push_back({spec->addr4, spec->subnet4.len});

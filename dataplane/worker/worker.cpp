@@ -487,8 +487,8 @@ void process_burst(WorkerCtx& w, const fib::Generation& gen, const RxQueue& q, r
 
     // No LPM prefetch while parsing: the bulk lookup's first pass prefetches the roots itself.
     // Root prefetches in the parse loop, and the block prefetches of keys parsed 8 packets
-    // earlier (Table4::prefetch_next), cost 1M routes 36.3 -> 39.7 ns/packet once they ran
-    // (docs/dataplane.md, "Seventh pass"; until Nov 26 gcc had deleted them).
+    // earlier (Table4::prefetch_next), made 1M routes slower (docs/dataplane.md, "Seventh
+    // pass", has the measurement).
     if (s.f4.n) vt.v4.lookup_bulk({s.f4.key.data(), s.f4.n}, {s.f4.nh.data(), s.f4.n});
     if (s.f6.n) vt.v6.lookup_bulk({s.f6.key.data(), s.f6.n}, {s.f6.nh.data(), s.f6.n});
     stage(Stage::lookup);

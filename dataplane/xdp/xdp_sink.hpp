@@ -8,6 +8,7 @@
 #pragma once
 
 #include "control/daemon/control_plane.hpp"
+#include "dataplane/engine/devargs.hpp"
 #include "dataplane/xdp/xdp_backend.hpp"
 #include "dataplane/xdp/xdp_fib.hpp"
 
@@ -17,10 +18,7 @@ namespace rsfwd::dp {
 
 // "net_af_packet0,iface=veth1" / "net_af_xdp0,iface=eth0" → "veth1"; a bare name stays as is.
 inline std::string xdp_ifname(const std::string& device) {
-    const auto pos = device.find("iface=");
-    if (pos == std::string::npos) return device.substr(0, device.find(','));
-    const auto start = pos + 6;
-    return device.substr(start, device.find(',', start) - start);
+    return devargs_iface(device, true);
 }
 
 class XdpSink final : public ForwardingSink {
