@@ -172,8 +172,16 @@ struct NvaConfig {
     int line = 0;
 };
 
+// Data-plane switches (the `dataplane:` section).
+struct DataplaneConfig {
+    // RFC 1812 §5.3.7 (SHOULD NOT forward martian sources: 0/8, 127/8, 224/4, 240/4,
+    // 255.255.255.255): false (the default) drops them as martian_src.
+    bool allow_martian_sources = false;
+};
+
 struct Config {
     std::string file;
+    DataplaneConfig dataplane;
     RouteServerConfig route_server;
     VnetConfig vnet;
     std::optional<ErGatewayConfig> expressroute_gateway;

@@ -615,7 +615,14 @@ Config parse_root(const Reader& r, const YAML::Node& root) {
     if (!root.IsDefined() || root.IsNull()) r.fail(1, "", "empty configuration");
     r.map(root, "",
           {"route_server", "vnet", "expressroute_gateway", "vpn_gateway", "nvas", "ports",
-           "neighbours"});
+           "neighbours", "dataplane"});
+    if (root["dataplane"]) {
+        const auto d = root["dataplane"];
+        r.map(d, "dataplane", {"allow_martian_sources"});
+        if (d["allow_martian_sources"])
+            c.dataplane.allow_martian_sources =
+                r.boolean(d["allow_martian_sources"], "dataplane.allow_martian_sources");
+    }
     c.route_server = read_route_server(r, r.need(root, "", "route_server"));
     c.vnet = read_vnet(r, r.need(root, "", "vnet"));
     // ports first: everything else refers to them.

@@ -424,6 +424,9 @@ int run_main(int argc, char** argv) {
         return 2;
     }
     for (const auto& w : cfg.warnings) spdlog::warn("config: {}", w);
+    // The flag or the config's switch (RFC 1812 §5.3.7) lets martian sources through.
+    a.opt.allow_martian_sources =
+        a.opt.allow_martian_sources || cfg.dataplane.allow_martian_sources;
     std::signal(SIGINT, on_stop_signal);
     std::signal(SIGTERM, on_stop_signal);
     std::signal(SIGHUP, on_hup_signal);

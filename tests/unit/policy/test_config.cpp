@@ -94,6 +94,16 @@ TEST(Config, LoadsBaseTopology) {
     EXPECT_TRUE(c.warnings.empty());
 }
 
+// RFC 1812 §5.3.7's switch: martian sources are dropped unless the config lets them through.
+TEST(Config, DataplaneAllowMartianSources) {
+    EXPECT_FALSE(parse_config(base, "<test>").dataplane.allow_martian_sources);
+    const auto c = parse_config(base + "dataplane:\n  allow_martian_sources: true\n", "<test>");
+    EXPECT_TRUE(c.dataplane.allow_martian_sources);
+    const auto lines = static_cast<int>(std::count(base.begin(), base.end(), '\n'));
+    expect_error(base + "dataplane:\n  allow_martians: true\n", lines + 2,
+                 "dataplane.allow_martians", "unknown key");
+}
+
 TEST(Config, LoadsTheSeedExample) {
     const auto c = load_config(std::string(RSFWD_SOURCE_ROOT) + "/examples/seed.yaml");
     EXPECT_EQ(c.nvas.size(), 2u);
