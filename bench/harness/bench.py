@@ -4,9 +4,9 @@
 What: measures rsfwd next to its peers — dpdk-testpmd io-forward (the ceiling: no lookup, no
 rewrite) and DPDK's l3fwd example (LPM and FIB lookups) — on the same ports and the same traffic,
 in the same invocation, and reports medians, spread, CV and ratios to the peers. See
-`scripts/bench.sh --help` (the text is HELP below) for the options and docs/benchmarks.md for
-results. Writes under bench/results/<stamp>/ (gitignored): results.jsonl, summary.md, *.png,
-logs/.
+`scripts/bench.sh --help` (argparse's help, from make_parser() below) for the options and
+docs/benchmarks.md for results. Writes under bench/results/<stamp>/ (gitignored): results.jsonl,
+summary.md, *.png, logs/.
 
 Why this shape: on a shared 2-vCPU VM absolute numbers drift with whatever else runs, so every
 number is measured next to its peers and rounds are interleaved (round r runs every cell once, in
@@ -36,196 +36,6 @@ import traffic  # noqa: E402
 import veth  # noqa: E402
 
 TOP = os.path.dirname(os.path.dirname(HERE))
-
-HELP = """\
-scripts/bench.sh — rsfwd end-to-end throughput harness, side by side with testpmd and l3fwd.
-
-USAGE
-  scripts/bench.sh [--quick] [options]            measure, write bench/results/<stamp>/
-  scripts/bench.sh --regress [--report-only]      ... and compare ratios with bench/baseline.json
-  scripts/bench.sh --plan                         print the cells and commands, run nothing
-
-WHAT IT RUNS (setup "pcap", the primary one)
-  Ports: net_pcap0,rx_pcap=<generated pcap>,infinite_rx=1 (replays the file forever) -> the
-  forwarder -> net_null0,no-rx=1 (a sink that frees what it is given). No generator process.
-  Forwarders, each in its own process, one after the other, same ports and same pcap:
-    testpmd-io   dpdk-testpmd --forward-mode=io: moves mbufs, no lookup: the ceiling
-    l3fwd-lpm    DPDK l3fwd --lookup lpm (rte_lpm DIR-24-8), built by scripts/build-l3fwd.sh
-    l3fwd-fib    DPDK l3fwd --lookup fib (rte_fib DIR-24-8)
-    rsfwd        build-bench/control/cmd/rsfwd run --config <generated> (skipped, reported "not
-                 available", when the binary is missing or does not start)
-  Pinning: the process is started under `taskset -c 0,1`; the forwarding worker runs alone on
-  core 1, the EAL main lcore / control threads (telemetry, interrupts) on core 0, and this driver
-  pins itself to core 0. testpmd: -l 0,1 --main-lcore 0 --nb-cores=1; rsfwd: -l 0,1
-  --main-lcore 0 (one worker); l3fwd: -l 1 (it opens one TX queue per lcore, main included, and
-  net_pcap has only one, so its main lcore is the worker; control threads fall on core 0).
-  virtio-ndr: ndr-gen has core 0; testpmd and rsfwd run --lcores 0@1,1@1 (main lcore on the
-  worker's core, as l3fwd's), EAL control threads still on core 0.
-  Memory: hugepages with --in-memory when enough are free, else --no-huge; a unique
-  --file-prefix per process; --no-pci (never touches the VM's NIC).
-  Measurement: start, wait until packets reach the sink, warm up, then count the sink's TX
-  packets over a timed window through the DPDK telemetry socket (/ethdev/stats). Mpps = sink TX
-  packets / window. Every cell is repeated (rounds interleaved across cells); reported: median,
-  min, max, spread = (max-min)/median, CV = stdev/mean, ns/pkt = 1000/median Mpps, and the
-  fraction of received packets forwarded (a route miss sends l3fwd's packet back out of port 0:
-  the harness flags any cell forwarding < 99 %).
-  Worker CPU share: the busiest thread's CPU time over the window (/proc/<pid>/task/*/schedstat;
-  ~100 % on an idle core 1, less when other jobs take the core). Mpps/core = Mpps / share is
-  the rate per owned core, far steadier on this shared VM; ratios are given raw and per core,
-  and --regress gates on the per-core ones.
-
-TRAFFIC AND TABLES (generated, seeded, cached in build-bench/bench-data/)
-  Routes: BGP-shaped (IPv4 ~60 % /24, IPv6 ~50 % /48; public unicast space), nested (the 1k table
-  is the first 1000 routes of the 1M one), all pointing to the sink port.
-  Traffic: --frames frames (default 4096; net_pcap keeps them all in mbufs, so the pool must
-  hold them: <= ~6000 with l3fwd's 8192-mbuf pool) of Eth/IPv4|IPv6/UDP, destinations drawn from
-  the cell's table: uniform over its routes or Zipf (s=1.1) over a random ranking, then a random
-  host inside the route. Frame sizes are on-wire sizes with FCS (64 B = 60 B in the pcap); IPv6's
-  smallest is 78 B. A 4096-frame replay touches at most 4096 routes: to exercise a whole 1M
-  table rsfwd's bench-only RX callback stamps random destinations (cell traffic "random").
-  l3fwd runs only where its table can hold the routes: LPM <= 1000 routes (its IPv4 LPM has 1024
-  rule slots), FIB <= 65536 routes; l3fwd ignores --rule_ipv4 unless --rule_ipv6 is also given
-  (the harness always passes both) and needs --parse-ptype on vdevs (passed).
-
-OPTIONS
-  --quick               quick preset for CI: v4, 64 B, uniform; testpmd-io, l3fwd-lpm (1k),
-                        rsfwd (1k; and 1M once rsfwd has --bench-routes: from YAML it loads
-                        100k+ routes in minutes), rsfwd-bench (16, 1M, 1M + random; first round
-                        only: 1 sample, reported, not gated); 3 interleaved rounds x 2 s,
-                        warm-up 0.5 s; ~100 s here, <= 2 min
-  --matrix default|full default: the cells in docs/benchmarks.md (v4 64 B uniform at every FIB
-                        size, Zipf, 512 B, IPv6); full: every family x frame x traffic x size
-  --forwarders LIST     comma list (default: all) of testpmd-io, l3fwd-lpm, l3fwd-fib, rsfwd and
-                        the rsfwd variants: rsfwd-cycles (--stage-cycles: TSC cycles per stage,
-                        its rate is not the headline), rsfwd-random (--bench-random-dst: an RX
-                        callback stamps destinations from a 1M random array over the whole
-                        table), rsfwd-churn (--bench-churn RATE --bench-churn-next-hop A: the
-                        control thread re-announces the table at RATE changes/s, flipping next
-                        hops between two resolved neighbours, while forwarding; update-caused
-                        drops, misforwards, event->publish p50/p99 from --stats-json, in the
-                        notes and the churn_* fields). A variant whose flag `rsfwd run --help` lacks is reported
-                        "not available". rsfwd-bench: the data plane's own benchmark binary
-                        (build-bench/bench/fwd/rsfwd-bench, bench/fwd/rsfwd_bench.cpp): same
-                        pcap -> null ports, its own 4096 64 B frames over a --bench-routes (1M)
-                        BGP-shaped table from lpm/gen.hpp, phases 16 routes / 1M / 1M + random
-                        destinations stamped by an RX callback; run once per round with
-                        --no-testpmd and this harness's EAL args, its Mpps (worker TX counters)
-                        parsed from stdout, the worker CPU share measured here; ratios are to
-                        testpmd-io / l3fwd-LPM measured in this run on this harness's pcaps
-                        (64 B IPv4 too, different destinations)
-  --rsfwd-bench PATH    default build-bench/bench/fwd/rsfwd-bench; --bench-routes N (1M) its
-                        table size; --bench-rounds N: run it in the first N rounds only
-                        (default all; --quick: 1, it needs ~45 s per start for 1M routes)
-  --fib-sizes LIST      IPv4 FIB sizes (default 16,1k,100k,1M; suffixes k, M)
-  --fib-sizes6 LIST     IPv6 FIB sizes (default 16,1k,250k)
-  --families LIST       4,6 (default both); --frame-sizes LIST (default 64,512)
-  --traffic LIST        uniform,zipf (default both)
-  --reps N              rounds (default 5); --window S (default 5); --warmup S (default 2)
-  --frames N            frames per pcap (default 4096)
-  --layout interleaved|blocked
-                        interleaved (default): every round restarts every cell (a cell that
-                        took > --slow-start s (20) to forward is measured for all rounds in its
-                        first process); blocked: one process per cell, --reps windows back to
-                        back (faster, less robust to drifting load)
-  --churn-rates LIST    rsfwd-churn route changes/s (default 10k,100k,1M)
-  --start-timeout S     seconds to wait for a peer to forward (90); --rsfwd-start-timeout (900)
-  --setup LIST          comma list of pcap, memif, virtio, virtio-ndr, null, veth (default
-                        pcap), run in order in the same invocation. pcap: above. memif: a
-                        generator testpmd (core 0, io-forwarding the pcap) -> net_memif
-                        server | client -> forwarder -> net_null.
-                        virtio: generator -> net_vhost | virtio_user -> forwarder -> net_null.
-                        Both are generator-bound on this 2-vCPU VM (the generator shares core 0
-                        with EAL control threads): reported, not gated; v4 64 B 1k only.
-                        virtio-ndr: zero-loss (NDR) search, RFC 2544 style: ndr-gen (core 0,
-                        bench/ndr) -> net_vhost0 | virtio_user0 -> forwarder -> virtio_user1 |
-                        net_vhost1 -> ndr-gen, which paces frames from the cell's pcap by TSC,
-                        counts what comes back and binary-searches the highest offered rate
-                        with no loss (see "NDR" below); Mpps = the NDR, one search per round;
-                        reported, not gated; v4 64 B 1k only.
-                        null: net_null0 -> net_null1, testpmd-io only: measures mbuf pointer
-                        passing, not forwarding (flagged in the output; never gated); a looped
-                        net_ring pair is the same kind of number (no packet data touched)
-                        veth: gen -veth- rt -veth- sink in network namespaces (issue 9): the
-                        XDP backend (rsfwd run --backend xdp, generic and native) against the
-                        DPDK backend on net_af_xdp and net_af_packet ports, and the kernel;
-                        generator xdp_livegen (BPF live frames, 64 B, one flow), sink = XDP
-                        counter. Needs root and the XDP build (rsfwd-xdp, xdp_livegen next to
-                        --rsfwd). Received Mpps, ratios to kernel and rsfwd-xdp; report only.
-                        Rows in results-veth.jsonl, table in summary-veth.md.
-  --ndr-gen PATH        ndr-gen binary (default: <--rsfwd's build>/bench/ndr/ndr-gen;
-                        ninja -C BUILD bench/ndr/ndr-gen)
-  --ndr-trial-s S       seconds per NDR trial (default 2); --ndr-drain-ms (200): RX-only wait
-                        after each trial; --ndr-loss-tolerance PCT (default 0: zero loss);
-                        --ndr-resolution PCT (default 1): stop when (hi-lo)/hi <= PCT;
-                        --ndr-max-trials N (default 14); --ndr-args "ARGS": more ndr-gen options
-  --veth-forwarders L   subset of kernel,rsfwd-xdp,rsfwd-xdp-native,rsfwd-afxdp,rsfwd-afpkt
-  --rsfwd-xdp PATH, --livegen PATH   default: <rsfwd's build>/control/cmd/rsfwd-xdp and
-                        <rsfwd's build>/tests/xdp/xdp_livegen
-  --mem auto|huge|no-huge   EAL memory (default auto: hugepages with --in-memory when N MB are
-                        free at that start, else --no-huge); --mem-mb N (default 256; the
-                        memif/virtio generator gets half)
-  --out DIR             results folder (default bench/results/<UTC stamp>; bench/results/latest
-                        points to the last one)
-  --rsfwd PATH          rsfwd binary (default build-bench/control/cmd/rsfwd). Its table comes from
-                        a generated config (static NVA routes, YAML: slow beyond ~100k routes),
-                        or, when `rsfwd run --help` lists --bench-routes, for tables > 1k and
-                        IPv6 from a "PREFIX NEXT_HOP" route file passed with --bench-routes
-  --rsfwd-args "ARGS"   more `rsfwd run` options for every rsfwd variant (e.g. "--coalesce-us
-                        500"), before the EAL args; recorded in the run's commands
-  --l3fwd PATH          l3fwd binary (default: built by scripts/build-l3fwd.sh)
-  --testpmd PATH        default dpdk-testpmd
-  --regress             compare this run's per-core ratios with --baseline (default
-                        bench/baseline.json): exit 1 when an rsfwd ratio (to testpmd-io or to
-                        l3fwd-LPM) falls below baseline x (1 - tolerance); peer ratios and
-                        cells with fewer than 3 samples are shown for information only
-  --tolerance F         default: the baseline's "tolerance" (0.20: this shared VM moves quick-mode
-                        ratios by up to ~20 %; 0.10 suits an idle machine)
-  --report-only         with --regress: print the comparison, always exit 0 (CI)
-  --update-baseline     write this run's ratios to --baseline (review, then commit)
-  --write-docs          put this run's table into docs/benchmarks.md (between the
-                        "bench:results" markers; a virtio-ndr run goes to "bench:results-ndr",
-                        runs with other setups than pcap to the "bench:results-other" ones)
-  --rerender DIR        rebuild summary.md and plots (and --write-docs / --regress /
-                        --update-baseline) from DIR/results.jsonl without measuring
-  --plan                print the cells and the exact commands, run nothing
-
-NDR (setup virtio-ndr; reported, not gated)
-  ndr-gen starts first (vhost-user server), then the forwarder: testpmd-io (io, port 0 -> 1),
-  l3fwd-lpm/-fib (every route -> port 1), rsfwd (its `out` port is virtio_user1). ndr-gen waits
-  for both links and a first returned frame, warms up --warmup s at 0.01 Mpps, measures its own
-  unpaced maximum with reused mbufs (refcnt) and copied ones and keeps the faster, then trials
-  of --ndr-trial-s: round(rate x T) frames in TSC-scheduled bursts of 32, RX counted during the
-  trial and a drain. The schedule never catches up by more than 2 bursts: when ndr-gen is
-  descheduled it pauses ("lag") instead of bursting its backlog into the forwarder. A trial
-  passes with lost (sent - received) + not offered (TX refused: the forwarder's RX ring was
-  full) = 0, or <= the tolerance; a trial whose pauses exceed 5 % of T is invalid and repeated
-  up to 3 times ("invalid_trials"), then fails as generator_lag. First the generator maximum
-  (a pass = "generator-bound"), then binary search down to 0.01 Mpps. The forwarder's
-  virtio_user ports get queue_size=1024. --ndr-nice N runs ndr-gen and the forwarder under
-  `nice -n N` (default 0; a negative N shields them from other load on a shared VM).
-  Rows: mpps = ndr_mpps (median over rounds), generator_max_mpps, generator_bound_rounds,
-  ndr_trials, ndr_rounds[] (per search), ratios to testpmd-io in the same run; per trial JSON
-  lines in logs/*.ndr.jsonl. On this 2-vCPU VM ndr-gen shares core 0 with EAL control threads
-  and the driver, so a scheduling hiccup there or on core 1 fails a trial: NDRs here are far
-  below the forwarders' pcap rates.
-
-OUTPUT (bench/results/<stamp>/)
-  results.jsonl   one JSON object per cell: setup, forwarder, family, fib_size, traffic,
-                  frame_size, mpps (median), mpps_min, mpps_max, spread, cv, ns_per_pkt,
-                  repetitions, window_s, samples[], forwarded_fraction, worker_cpu_share,
-                  mpps_per_core, ratio_testpmd_io[_core], ratio_l3fwd_lpm[_core], ratio_rsfwd
-                  (variants), startup_s, stage_cycles (rsfwd-cycles), churn_stats
-                  (rsfwd-churn), churn_rate, mem, warnings[], status (ok | not available: why
-                  | failed: why); machine.json: CPU, kernel, DPDK, load, command
-  summary.md      the table (also printed), with ratios; regress.txt with --regress
-  *.png           mpps_by_fib, mpps_per_core_by_fib, cells, cycles_by_stage, churn_timeline
-  logs/           every process's output (command on line 1) and rsfwd's --stats-json
-
-EXIT STATUS  0 ok; 1 regression (without --report-only); 2 usage or set-up error.
-WARNINGS  numbers from a shared VM are noisy: quote ratios from one run, not absolute Mpps
-  across runs. A looped net_ring pair or a net_null source measures pointer passing (no packet
-  data is written or read by the source), not forwarding: such cells are marked.
-"""
 
 FORWARDERS = ["testpmd-io", "l3fwd-lpm", "l3fwd-fib", "rsfwd", "rsfwd-cycles", "rsfwd-random",
               "rsfwd-churn", "rsfwd-bench"]
@@ -888,62 +698,277 @@ def rerender(a):
     return finish(a, rows, info, out)
 
 
+def make_parser():
+    """The command line; `scripts/bench.sh --help` prints its help."""
+    p = argparse.ArgumentParser(
+        prog="scripts/bench.sh",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="""\
+rsfwd end-to-end throughput harness, side by side with testpmd and l3fwd.
+
+  scripts/bench.sh [--quick] [options]            measure, write bench/results/<stamp>/
+  scripts/bench.sh --regress [--report-only]      ... and compare ratios with bench/baseline.json
+  scripts/bench.sh --plan                         print the cells and commands, run nothing
+
+WHAT IT RUNS (setup "pcap", the primary one; the others: see --setup)
+  Ports: net_pcap0,rx_pcap=<generated pcap>,infinite_rx=1 (replays the file forever) -> the
+  forwarder -> net_null0,no-rx=1 (a sink that frees what it is given). No generator process.
+  Forwarders, each in its own process, one after the other, same ports and same pcap:
+    testpmd-io   dpdk-testpmd --forward-mode=io: moves mbufs, no lookup: the ceiling
+    l3fwd-lpm    DPDK l3fwd --lookup lpm (rte_lpm DIR-24-8), built by scripts/build-l3fwd.sh
+    l3fwd-fib    DPDK l3fwd --lookup fib (rte_fib DIR-24-8)
+    rsfwd        build-bench/control/cmd/rsfwd run --config <generated> (skipped, reported "not
+                 available", when the binary is missing or does not start)
+  Pinning: the process is started under `taskset -c 0,1`; the forwarding worker runs alone on
+  core 1, the EAL main lcore / control threads (telemetry, interrupts) on core 0, and this driver
+  pins itself to core 0. testpmd: -l 0,1 --main-lcore 0 --nb-cores=1; rsfwd: -l 0,1
+  --main-lcore 0 (one worker); l3fwd: -l 1 (it opens one TX queue per lcore, main included, and
+  net_pcap has only one, so its main lcore is the worker; control threads fall on core 0).
+  virtio-ndr: ndr-gen has core 0; testpmd and rsfwd run --lcores 0@1,1@1 (main lcore on the
+  worker's core, as l3fwd's), EAL control threads still on core 0.
+  Memory: hugepages with --in-memory when enough are free, else --no-huge; a unique
+  --file-prefix per process; --no-pci (never touches the VM's NIC).
+  Measurement: start, wait until packets reach the sink, warm up, then count the sink's TX
+  packets over a timed window through the DPDK telemetry socket (/ethdev/stats). Mpps = sink TX
+  packets / window. Every cell is repeated (rounds interleaved across cells); reported: median,
+  min, max, spread = (max-min)/median, CV = stdev/mean, ns/pkt = 1000/median Mpps, and the
+  fraction of received packets forwarded (a route miss sends l3fwd's packet back out of port 0:
+  the harness flags any cell forwarding < 99 %).
+  Worker CPU share: the busiest thread's CPU time over the window (/proc/<pid>/task/*/schedstat;
+  ~100 % on an idle core 1, less when other jobs take the core). Mpps/core = Mpps / share is
+  the rate per owned core, far steadier on this shared VM; ratios are given raw and per core,
+  and --regress gates on the per-core ones.""",
+        epilog="""\
+OUTPUT (bench/results/<stamp>/)
+  results.jsonl   one JSON object per cell: setup, forwarder, family, fib_size, traffic,
+                  frame_size, mpps (median), mpps_min, mpps_max, spread, cv, ns_per_pkt,
+                  repetitions, window_s, samples[], forwarded_fraction, worker_cpu_share,
+                  mpps_per_core, ratio_testpmd_io[_core], ratio_l3fwd_lpm[_core], ratio_rsfwd
+                  (variants), startup_s, stage_cycles (rsfwd-cycles), churn_stats
+                  (rsfwd-churn), churn_rate, mem, warnings[], status (ok | not available: why
+                  | failed: why); machine.json: CPU, kernel, DPDK, load, command
+  summary.md      the table (also printed), with ratios; regress.txt with --regress
+  *.png           mpps_by_fib, mpps_per_core_by_fib, cells, cycles_by_stage, churn_timeline
+  logs/           every process's output (command on line 1) and rsfwd's --stats-json
+  setup veth: rows in results-veth.jsonl, table in summary-veth.md
+
+EXIT STATUS  0 ok; 1 regression (without --report-only); 2 usage or set-up error.
+WARNINGS  numbers from a shared VM are noisy: quote ratios from one run, not absolute Mpps
+  across runs. A looped net_ring pair or a net_null source measures pointer passing (no packet
+  data is written or read by the source), not forwarding: such cells are marked.""")
+
+    g = p.add_argument_group("what to measure")
+    g.add_argument("--quick", action="store_true",
+                   help="quick preset for CI: v4, 64 B, uniform; testpmd-io, l3fwd-lpm (1k), "
+                   "rsfwd (1k; and 1M once rsfwd has --bench-routes: from YAML it loads 100k+ "
+                   "routes in minutes), rsfwd-bench (16, 1M, 1M + random; first round only: 1 "
+                   "sample, reported, not gated); 3 interleaved rounds x 2 s, warm-up 0.5 s; "
+                   "~100 s here, <= 2 min")
+    g.add_argument("--matrix", choices=["default", "full"], default="default",
+                   help="default (the default): the cells in docs/benchmarks.md (v4 64 B uniform "
+                   "at every FIB size, Zipf, 512 B, IPv6); full: every family x frame x traffic "
+                   "x size")
+    g.add_argument("--forwarders", default=",".join(FORWARDERS), metavar="LIST",
+                   help="comma list (default: all, %(default)s) of testpmd-io, l3fwd-lpm, "
+                   "l3fwd-fib, rsfwd and the rsfwd variants: rsfwd-cycles (--stage-cycles: TSC "
+                   "cycles per stage, its rate is not the headline), rsfwd-random "
+                   "(--bench-random-dst: an RX callback stamps destinations from a 1M random "
+                   "array over the whole table), rsfwd-churn (--bench-churn RATE "
+                   "--bench-churn-next-hop A: the control thread re-announces the table at RATE "
+                   "changes/s, flipping next hops between two resolved neighbours, while "
+                   "forwarding; update-caused drops, misforwards, event->publish p50/p99 from "
+                   "--stats-json, in the notes and the churn_* fields). A variant whose flag "
+                   "`rsfwd run --help` lacks is reported \"not available\". rsfwd-bench: the data "
+                   "plane's own benchmark binary (--rsfwd-bench, bench/fwd/rsfwd_bench.cpp): "
+                   "same pcap -> null ports, its own 4096 64 B frames over a --bench-routes "
+                   "BGP-shaped table from lpm/gen.hpp, phases 16 routes / 1M / 1M + random "
+                   "destinations stamped by an RX callback; run once per round with "
+                   "--no-testpmd and this harness's EAL args, its Mpps (worker TX counters) "
+                   "parsed from stdout, the worker CPU share measured here; ratios are to "
+                   "testpmd-io / l3fwd-LPM measured in this run on this harness's pcaps (64 B "
+                   "IPv4 too, different destinations)")
+    g.add_argument("--churn-rates", default="10k,100k,1M", metavar="LIST",
+                   help="rsfwd-churn route changes/s (default %(default)s)")
+    g.add_argument("--setup", default="pcap", metavar="LIST",
+                   help="comma list of pcap, memif, virtio, virtio-ndr, null, veth (default "
+                   "%(default)s), run in order in the same invocation. pcap: see WHAT IT RUNS "
+                   "above. memif: a generator testpmd (core 0, io-forwarding the pcap) -> "
+                   "net_memif server | client -> forwarder -> net_null. virtio: generator -> "
+                   "net_vhost | virtio_user -> forwarder -> net_null. Both are generator-bound "
+                   "on this 2-vCPU VM (the generator shares core 0 with EAL control threads): "
+                   "reported, not gated; v4 64 B 1k only. virtio-ndr: zero-loss (NDR) search, "
+                   "RFC 2544 style: ndr-gen (core 0, bench/ndr) -> net_vhost0 | virtio_user0 -> "
+                   "forwarder -> virtio_user1 | net_vhost1 -> ndr-gen, which paces frames from "
+                   "the cell's pcap by TSC, counts what comes back and binary-searches the "
+                   "highest offered rate with no loss (see the NDR options); Mpps = the NDR, one "
+                   "search per round; reported, not gated; v4 64 B 1k only. null: net_null0 -> "
+                   "net_null1, testpmd-io only: measures mbuf pointer passing, not forwarding "
+                   "(flagged in the output; never gated); a looped net_ring pair is the same "
+                   "kind of number (no packet data touched). veth: gen -veth- rt -veth- sink in "
+                   "network namespaces (issue 9): the XDP backend (rsfwd run --backend xdp, "
+                   "generic and native) against the DPDK backend on net_af_xdp and net_af_packet "
+                   "ports, and the kernel; generator xdp_livegen (BPF live frames, 64 B, one "
+                   "flow), sink = XDP counter. Needs root and the XDP build (rsfwd-xdp, "
+                   "xdp_livegen next to --rsfwd). Received Mpps, ratios to kernel and "
+                   "rsfwd-xdp; report only. Rows in results-veth.jsonl, table in "
+                   "summary-veth.md.")
+    g.add_argument("--veth-forwarders", default=",".join(veth.FORWARDERS), metavar="LIST",
+                   help="setup veth: subset of %(default)s (default: all)")
+
+    g = p.add_argument_group("traffic and tables", """\
+Generated, seeded, cached in --data.
+Routes: BGP-shaped (IPv4 ~60 % /24, IPv6 ~50 % /48; public unicast space), nested (the 1k table
+is the first 1000 routes of the 1M one), all pointing to the sink port.
+Traffic: --frames frames (net_pcap keeps them all in mbufs, so the pool must hold them: <= ~6000
+with l3fwd's 8192-mbuf pool) of Eth/IPv4|IPv6/UDP, destinations drawn from the cell's table:
+uniform over its routes or Zipf (s=1.1) over a random ranking, then a random host inside the
+route. Frame sizes are on-wire sizes with FCS (64 B = 60 B in the pcap); IPv6's smallest is
+78 B. A 4096-frame replay touches at most 4096 routes: to exercise a whole 1M table rsfwd's
+bench-only RX callback stamps random destinations (cell traffic "random").
+l3fwd runs only where its table can hold the routes: LPM <= 1000 routes (its IPv4 LPM has 1024
+rule slots), FIB <= 65536 routes; l3fwd ignores --rule_ipv4 unless --rule_ipv6 is also given
+(the harness always passes both) and needs --parse-ptype on vdevs (passed).""")
+    g.add_argument("--fib-sizes", default="16,1k,100k,1M", metavar="LIST",
+                   help="IPv4 FIB sizes (default %(default)s; suffixes k, M)")
+    g.add_argument("--fib-sizes6", default="16,1k,250k", metavar="LIST",
+                   help="IPv6 FIB sizes (default %(default)s)")
+    g.add_argument("--families", default="4,6", metavar="LIST",
+                   help="address families (default %(default)s: both)")
+    g.add_argument("--frame-sizes", default="64,512", metavar="LIST",
+                   help="on-wire frame sizes in bytes (default %(default)s)")
+    g.add_argument("--traffic", default="uniform,zipf", metavar="LIST",
+                   help="destination distributions (default %(default)s: both)")
+    g.add_argument("--frames", type=int, default=4096, metavar="N",
+                   help="frames per pcap (default %(default)s)")
+    g.add_argument("--data", default=os.path.join(TOP, "build-bench", "bench-data"),
+                   metavar="DIR",
+                   help="cache of the generated route files, configs and pcaps (default "
+                   "%(default)s)")
+
+    g = p.add_argument_group("rounds and timing")
+    g.add_argument("--reps", type=int, default=5, metavar="N",
+                   help="rounds (default %(default)s)")
+    g.add_argument("--window", type=float, default=5.0, metavar="S",
+                   help="measurement window in seconds (default %(default)s)")
+    g.add_argument("--warmup", type=float, default=2.0, metavar="S",
+                   help="warm-up in seconds (default %(default)s)")
+    g.add_argument("--layout", choices=["interleaved", "blocked"], default="interleaved",
+                   help="interleaved (default): every round restarts every cell (a cell that "
+                   "took > --slow-start s to forward is measured for all rounds in its first "
+                   "process); blocked: one process per cell, --reps windows back to back "
+                   "(faster, less robust to drifting load)")
+    g.add_argument("--slow-start", type=float, default=20.0, metavar="S",
+                   help="with --layout interleaved: a cell whose start took longer is measured "
+                   "for all rounds in its first process (default %(default)s)")
+    g.add_argument("--start-timeout", type=float, default=90.0, metavar="S",
+                   help="seconds to wait for a peer to forward (default %(default)s)")
+    g.add_argument("--rsfwd-start-timeout", type=float, default=900.0, metavar="S",
+                   help="the same for rsfwd (default %(default)s)")
+
+    g = p.add_argument_group("rsfwd-bench (forwarder rsfwd-bench)")
+    g.add_argument("--rsfwd-bench", default=os.path.join(TOP, "build-bench", "bench", "fwd",
+                                                         "rsfwd-bench"), metavar="PATH",
+                   help="the data plane's benchmark binary (default %(default)s)")
+    g.add_argument("--bench-routes", default="1M", metavar="N",
+                   help="its table size (default %(default)s)")
+    g.add_argument("--bench-rounds", type=int, default=99, metavar="N",
+                   help="run it in the first N rounds only (default %(default)s: all; --quick: "
+                   "1, it needs ~45 s per start for 1M routes)")
+
+    g = p.add_argument_group("NDR (setup virtio-ndr; reported, not gated)", """\
+ndr-gen starts first (vhost-user server), then the forwarder: testpmd-io (io, port 0 -> 1),
+l3fwd-lpm/-fib (every route -> port 1), rsfwd (its `out` port is virtio_user1). ndr-gen waits
+for both links and a first returned frame, warms up --warmup s at 0.01 Mpps, measures its own
+unpaced maximum with reused mbufs (refcnt) and copied ones and keeps the faster, then trials
+of --ndr-trial-s: round(rate x T) frames in TSC-scheduled bursts of 32, RX counted during the
+trial and a drain. The schedule never catches up by more than 2 bursts: when ndr-gen is
+descheduled it pauses ("lag") instead of bursting its backlog into the forwarder. A trial
+passes with lost (sent - received) + not offered (TX refused: the forwarder's RX ring was
+full) = 0, or <= the tolerance; a trial whose pauses exceed 5 % of T is invalid and repeated
+up to 3 times ("invalid_trials"), then fails as generator_lag. First the generator maximum
+(a pass = "generator-bound"), then binary search down to 0.01 Mpps. The forwarder's
+virtio_user ports get queue_size=1024.
+Rows: mpps = ndr_mpps (median over rounds), generator_max_mpps, generator_bound_rounds,
+ndr_trials, ndr_rounds[] (per search), ratios to testpmd-io in the same run; per trial JSON
+lines in logs/*.ndr.jsonl. On this 2-vCPU VM ndr-gen shares core 0 with EAL control threads
+and the driver, so a scheduling hiccup there or on core 1 fails a trial: NDRs here are far
+below the forwarders' pcap rates.""")
+    g.add_argument("--ndr-gen", metavar="PATH",
+                   help="ndr-gen binary (default: <--rsfwd's build>/bench/ndr/ndr-gen; ninja -C "
+                   "BUILD bench/ndr/ndr-gen)")
+    g.add_argument("--ndr-trial-s", type=float, default=2.0, metavar="S",
+                   help="seconds per NDR trial (default %(default)s)")
+    g.add_argument("--ndr-drain-ms", type=float, default=200.0, metavar="MS",
+                   help="RX-only wait after each trial (default %(default)s)")
+    g.add_argument("--ndr-loss-tolerance", type=float, default=0.0, metavar="PCT",
+                   help="loss allowed in a passing trial (default %(default)s: zero loss)")
+    g.add_argument("--ndr-resolution", type=float, default=1.0, metavar="PCT",
+                   help="stop when (hi-lo)/hi <= PCT (default %(default)s)")
+    g.add_argument("--ndr-max-trials", type=int, default=14, metavar="N",
+                   help="default %(default)s")
+    g.add_argument("--ndr-args", default="", metavar='"ARGS"',
+                   help="more ndr-gen options")
+    g.add_argument("--ndr-nice", type=int, default=0, metavar="N",
+                   help="run ndr-gen and the forwarder under `nice -n N` (default %(default)s; a "
+                   "negative N shields them from other load on a shared VM)")
+
+    g = p.add_argument_group("binaries and EAL memory")
+    g.add_argument("--rsfwd", default=os.path.join(TOP, "build-bench", "control", "cmd", "rsfwd"),
+                   metavar="PATH",
+                   help="rsfwd binary (default %(default)s). Its table comes from a generated "
+                   "config (static NVA routes, YAML: slow beyond ~100k routes), or, when `rsfwd "
+                   "run --help` lists --bench-routes, for tables > 1k and IPv6 from a \"PREFIX "
+                   "NEXT_HOP\" route file passed with --bench-routes")
+    g.add_argument("--rsfwd-args", default="", metavar='"ARGS"',
+                   help="more `rsfwd run` options for every rsfwd variant (e.g. \"--coalesce-us "
+                   "500\"), before the EAL args; recorded in the run's commands")
+    g.add_argument("--l3fwd", metavar="PATH",
+                   help="l3fwd binary (default: built by scripts/build-l3fwd.sh)")
+    g.add_argument("--testpmd", default=shutil.which("dpdk-testpmd") or "dpdk-testpmd",
+                   metavar="PATH", help="default %(default)s")
+    g.add_argument("--rsfwd-xdp", metavar="PATH",
+                   help="setup veth (default: <rsfwd's build>/control/cmd/rsfwd-xdp)")
+    g.add_argument("--livegen", metavar="PATH",
+                   help="setup veth (default: <rsfwd's build>/tests/xdp/xdp_livegen)")
+    g.add_argument("--mem", choices=["auto", "huge", "no-huge"], default="auto",
+                   help="EAL memory (default %(default)s: hugepages with --in-memory when "
+                   "--mem-mb MB are free at that start, else --no-huge)")
+    g.add_argument("--mem-mb", type=int, default=256, metavar="N",
+                   help="MB of EAL memory (default %(default)s; the memif/virtio generator gets "
+                   "half)")
+
+    g = p.add_argument_group("output, regression and docs")
+    g.add_argument("--out", metavar="DIR",
+                   help="results folder (default bench/results/<UTC stamp>; bench/results/latest "
+                   "points to the last one)")
+    g.add_argument("--plan", action="store_true",
+                   help="print the cells and the exact commands, run nothing")
+    g.add_argument("--regress", action="store_true",
+                   help="compare this run's per-core ratios with --baseline: exit 1 when an "
+                   "rsfwd ratio (to testpmd-io or to l3fwd-LPM) falls below baseline x (1 - "
+                   "tolerance); peer ratios and cells with fewer than 3 samples are shown for "
+                   "information only")
+    g.add_argument("--baseline", default=os.path.join(TOP, "bench", "baseline.json"),
+                   metavar="PATH", help="default %(default)s")
+    g.add_argument("--tolerance", type=float, metavar="F",
+                   help="default: the baseline's \"tolerance\" (0.20: this shared VM moves "
+                   "quick-mode ratios by up to ~20 %%; 0.10 suits an idle machine)")
+    g.add_argument("--report-only", action="store_true",
+                   help="with --regress: print the comparison, always exit 0 (CI)")
+    g.add_argument("--update-baseline", action="store_true",
+                   help="write this run's ratios to --baseline (review, then commit)")
+    g.add_argument("--write-docs", action="store_true",
+                   help="put this run's table into docs/benchmarks.md (between the "
+                   "\"bench:results\" markers; a virtio-ndr run goes to \"bench:results-ndr\", "
+                   "runs with other setups than pcap to the \"bench:results-other\" ones)")
+    g.add_argument("--rerender", metavar="DIR",
+                   help="rebuild summary.md and plots (and --write-docs / --regress / "
+                   "--update-baseline) from DIR/results.jsonl without measuring")
+    return p
+
+
 def main(argv=None):
-    p = argparse.ArgumentParser(add_help=False)
-    p.add_argument("-h", "--help", action="store_true")
-    p.add_argument("--quick", action="store_true")
-    p.add_argument("--matrix", choices=["default", "full"], default="default")
-    p.add_argument("--forwarders", default=",".join(FORWARDERS))
-    p.add_argument("--fib-sizes", default="16,1k,100k,1M")
-    p.add_argument("--fib-sizes6", default="16,1k,250k")
-    p.add_argument("--families", default="4,6")
-    p.add_argument("--frame-sizes", default="64,512")
-    p.add_argument("--traffic", default="uniform,zipf")
-    p.add_argument("--churn-rates", default="10k,100k,1M")
-    p.add_argument("--reps", type=int, default=5)
-    p.add_argument("--window", type=float, default=5.0)
-    p.add_argument("--warmup", type=float, default=2.0)
-    p.add_argument("--frames", type=int, default=4096)
-    p.add_argument("--layout", choices=["interleaved", "blocked"], default="interleaved")
-    p.add_argument("--setup", default="pcap")
-    p.add_argument("--veth-forwarders", default=",".join(veth.FORWARDERS))
-    p.add_argument("--ndr-gen")
-    p.add_argument("--ndr-trial-s", type=float, default=2.0)
-    p.add_argument("--ndr-drain-ms", type=float, default=200.0)
-    p.add_argument("--ndr-loss-tolerance", type=float, default=0.0)
-    p.add_argument("--ndr-resolution", type=float, default=1.0)
-    p.add_argument("--ndr-max-trials", type=int, default=14)
-    p.add_argument("--ndr-args", default="")
-    p.add_argument("--rsfwd-args", default="")
-    p.add_argument("--ndr-nice", type=int, default=0)
-    p.add_argument("--rsfwd-xdp")
-    p.add_argument("--livegen")
-    p.add_argument("--mem", choices=["auto", "huge", "no-huge"], default="auto")
-    p.add_argument("--mem-mb", type=int, default=256)
-    p.add_argument("--out")
-    p.add_argument("--data", default=os.path.join(TOP, "build-bench", "bench-data"))
-    p.add_argument("--rsfwd", default=os.path.join(TOP, "build-bench", "control", "cmd", "rsfwd"))
-    p.add_argument("--l3fwd")
-    p.add_argument("--rsfwd-bench", default=os.path.join(TOP, "build-bench", "bench", "fwd",
-                                                         "rsfwd-bench"))
-    p.add_argument("--bench-routes", default="1M")
-    p.add_argument("--bench-rounds", type=int, default=99)
-    p.add_argument("--testpmd", default=shutil.which("dpdk-testpmd") or "dpdk-testpmd")
-    p.add_argument("--regress", action="store_true")
-    p.add_argument("--baseline", default=os.path.join(TOP, "bench", "baseline.json"))
-    p.add_argument("--tolerance", type=float)
-    p.add_argument("--report-only", action="store_true")
-    p.add_argument("--update-baseline", action="store_true")
-    p.add_argument("--plan", action="store_true")
-    p.add_argument("--write-docs", action="store_true")
-    p.add_argument("--rerender", metavar="DIR")
-    p.add_argument("--start-timeout", type=float, default=90.0)
-    p.add_argument("--rsfwd-start-timeout", type=float, default=900.0)
-    p.add_argument("--slow-start", type=float, default=20.0)
-    a = p.parse_args(argv)
-    if a.help:
-        print(HELP)
-        return 0
+    a = make_parser().parse_args(argv)
     if a.quick:
         a.families, a.frame_sizes, a.traffic = "4", "64", "uniform"
         a.fib_sizes = "1k,1M"
