@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
+#include <vector>
 
 using namespace rsfwd;
 using api::Json;
@@ -30,6 +31,7 @@ using api::Json;
 namespace {
 
 std::string g_rsctl;
+std::vector<std::string> g_tools; // rsfwd, rsfwd-plan, rsfwd-bgp, rsfwd-xdp: for --version
 
 struct RunResult {
     int status = -1;
@@ -300,6 +302,15 @@ TEST(RsctlCli, VersionPrintsAndExits0) {
     EXPECT_EQ(r.out, "rsctl " RSFWD_VERSION "\n");
 }
 
+TEST(RsctlCli, EveryToolPrintsItsVersion) {
+    ASSERT_FALSE(g_tools.empty());
+    for (const auto& tool : g_tools) {
+        auto r = run(tool + " --version");
+        EXPECT_EQ(r.status, 0) << tool << ": " << r.err;
+        EXPECT_EQ(r.out, std::filesystem::path(tool).filename().string() + " " RSFWD_VERSION "\n");
+    }
+}
+
 TEST(RsctlCli, BadPrefixIsAUsageError) {
     // Checked before any request: exit 2 even with no daemon, and the reason is the real one.
     auto r = run(g_rsctl + " --socket /tmp/rsfwd-test-nobody.sock announce vpn/branch 10.0.0.0/33");
@@ -429,5 +440,6 @@ TEST(RsctlDaemon, WithdrawOfAPrefixNeverAnnouncedExits1) {
 int main(int argc, char** argv) {
     ::testing::InitGoogleTest(&argc, argv);
     if (argc > 1) g_rsctl = argv[1];
+    for (int i = 2; i < argc; ++i) g_tools.emplace_back(argv[i]);
     return RUN_ALL_TESTS();
 }
