@@ -583,19 +583,35 @@ std::optional<std::string> failed_operation(const std::string& cmd, const Json& 
 }
 
 int rsctl_main(int argc, char** argv) {
-    CLI::App app{"rsctl — control a running rsfwd (Route Server emulator on DPDK).\n"
-                 "Talks to the daemon's JSON API on a Unix socket; tables by default, --json "
-                 "for scripts.\n"
-                 "Exit status: 0 ok, 1 the daemon refused the request or it did not take effect, "
-                 "2 usage error, 3 the daemon is not reachable.",
+    CLI::App app{"rsctl controls a running rsfwd (Route Server emulator on DPDK).\n"
+                 "It talks to the daemon's JSON API on a Unix socket: tables by default (at most "
+                 "100 columns, --wide for all), the daemon's JSON with --json.",
                  "rsctl"};
+    app.footer("Examples:\n"
+               "  rsctl peers                            sessions, uptime, route counts\n"
+               "  rsctl routes learned nva/sdwan@0       what a peer sent, accepted or why not\n"
+               "  rsctl fib vnet 172.16.0.10             the route and the FIB's answer\n"
+               "  rsctl stats --json                     the counters, for jq\n"
+               "  rsctl announce vpn/branch 10.2.0.0/16  a route from a site without BGP\n"
+               "\n"
+               "Exit status:\n"
+               "  0  ok\n"
+               "  1  the daemon refused the request, or it did not take effect (a rejected\n"
+               "     announce, a withdraw of a prefix that was not announced); why on stderr\n"
+               "  2  usage error (unknown command or option, bad prefix, missing argument)\n"
+               "  3  the daemon is not reachable (no socket, nobody listening, no answer)\n"
+               "\n"
+               "`rsctl COMMAND --help` for each command; docs/api.md for the JSON API.");
     app.require_subcommand(1);
     app.fallthrough(); // global flags anywhere: `rsctl peers --json`
     app.set_version_flag("--version", "rsctl " RSFWD_VERSION);
     std::string socket = rsfwd::api::default_socket_path();
     bool as_json = false, wide = false;
     int timeout_ms = 5000;
-    app.add_option("-s,--socket", socket, "API socket of the daemon")->capture_default_str();
+    // The default is not printed: it depends on who runs rsctl (and the man page is built once).
+    app.add_option("-s,--socket", socket,
+                   "API socket of the daemon (default: $RSFWD_SOCKET, else /run/rsfwd/rsfwd.sock "
+                   "as root, else $XDG_RUNTIME_DIR/rsfwd.sock or /tmp/rsfwd-$UID.sock)");
     app.add_flag("-j,--json", as_json, "print the daemon's JSON answer (anywhere on the line)");
     app.add_flag("-w,--wide", wide, "every column, however wide (default: fit 100 columns)");
     app.add_option("--timeout-ms", timeout_ms, "how long to wait for an answer")
