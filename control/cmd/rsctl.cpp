@@ -196,10 +196,20 @@ std::vector<std::string> key_values(const Json& obj) {
     return items;
 }
 
+// The field that names a row: what the daemon calls it, else its first field. The forwarding
+// stats come through nlohmann::json (keys sorted), so "first" alone would pick hw_ierrors.
+std::string label_key(const Json& row) {
+    for (const char* k : {"name", "lcore", "prefix", "peer", "cmd", "view"}) {
+        if (row.contains(k) && !is_section(row.at(k))) return k;
+    }
+    return row.empty() ? std::string() : row.begin().key();
+}
+
 std::string row_label(const Json& row) {
-    if (row.empty()) return "-";
-    const auto first = row.begin();
-    return first->is_string() ? scalar(*first) : first.key() + "=" + cell(*first);
+    const auto k = label_key(row);
+    if (k.empty()) return "-";
+    const auto& v = row.at(k);
+    return v.is_string() ? scalar(v) : k + "=" + cell(v);
 }
 
 void print_human(const Json& v, const std::string& indent, std::size_t limit);
@@ -213,6 +223,11 @@ void print_rows(const Json& rows, const std::string& indent, std::size_t limit) 
             auto& into = e.is_object() || is_table(e) ? nested : keys;
             if (std::find(into.begin(), into.end(), k) == into.end()) into.push_back(k);
         }
+    }
+    // The naming field first.
+    if (const auto it = std::find(keys.begin(), keys.end(), label_key(rows.front()));
+        it != keys.end()) {
+        std::rotate(keys.begin(), it, it + 1);
     }
     std::vector<Column> cols;
     for (const auto& k : keys) {
@@ -239,10 +254,9 @@ void print_rows(const Json& rows, const std::string& indent, std::size_t limit) 
     }
     for (const auto& r : rows) {
         std::vector<std::string> items;
-        bool first = true; // the first field is the row's label
+        const auto label = label_key(r);
         for (const auto& [k, e] : r.items()) {
-            if (!first && !is_section(e)) items.push_back(k + "=" + cell_for(k, e));
-            first = false;
+            if (k != label && !is_section(e)) items.push_back(k + "=" + cell_for(k, e));
         }
         print_wrapped(indent + row_label(r) + "  ", items, limit);
         for (const auto& [k, e] : r.items()) {
