@@ -10,6 +10,8 @@ set -uo pipefail
 PACKAGES=(
     # build
     build-essential meson ninja-build pkg-config clang clang-format clang-tidy llvm lld
+    # man pages from --help (optional: the build skips them without it)
+    help2man
     # libraries (all through pkg-config / meson dependency())
     libdpdk-dev dpdk-dev libbpf-dev libboost-dev libspdlog-dev libfmt-dev libgtest-dev
     libbenchmark-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libpcap-dev prometheus-cpp-dev

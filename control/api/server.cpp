@@ -195,10 +195,14 @@ Json call(const std::string& socket_path, const std::string& cmd, const Json& ar
     std::strncpy(sa.sun_path, socket_path.c_str(), sizeof sa.sun_path - 1);
     if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
         const int err = errno;
-        if (err == ENOENT || err == ECONNREFUSED) {
+        if (err == ENOENT) {
             throw std::runtime_error(
-                "rsfwd is not running (no daemon at " + socket_path +
+                "rsfwd is not running (no socket at " + socket_path +
                 "; start it with `rsfwd run --config FILE`, or pass --socket)");
+        }
+        if (err == ECONNREFUSED) {
+            throw std::runtime_error("rsfwd is not running (nothing listens on " + socket_path +
+                                     ": a stale socket from a stopped daemon?)");
         }
         if (err == EACCES) {
             throw std::runtime_error("permission denied on " + socket_path +
@@ -210,17 +214,20 @@ Json call(const std::string& socket_path, const std::string& cmd, const Json& ar
     std::size_t off = 0;
     while (off < line.size()) {
         const ssize_t n = ::send(fd, line.data() + off, line.size() - off, MSG_NOSIGNAL);
-        if (n <= 0) throw std::runtime_error("lost the connection to rsfwd while sending");
+        if (n <= 0) throw std::runtime_error("lost the connection to rsfwd at " + socket_path);
         off += static_cast<std::size_t>(n);
     }
     std::string in;
     char buf[65536];
     while (in.find('\n') == std::string::npos) {
         const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-        if (n == 0) throw std::runtime_error("rsfwd closed the connection without answering");
+        if (n == 0) {
+            throw std::runtime_error("rsfwd at " + socket_path +
+                                     " closed the connection without answering");
+        }
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                throw std::runtime_error("rsfwd did not answer within " +
+                throw std::runtime_error("rsfwd at " + socket_path + " did not answer within " +
                                          std::to_string(timeout_ms) + " ms");
             }
             throw std::runtime_error(std::string("recv: ") + std::strerror(errno));

@@ -368,6 +368,7 @@ void read_stdin(boost::asio::posix::stream_descriptor& in, boost::asio::streambu
 
 int main(int argc, char** argv) {
     CLI::App app{"rsfwd-bgp: run the rsfwd BGP speaker from flags; JSON lines on stdout"};
+    app.set_version_flag("--version", "rsfwd-bgp " RSFWD_VERSION);
     SpeakerOptions opts;
     std::vector<std::string> peers, routes;
     std::string log_level = "info";

@@ -2,10 +2,16 @@
 // normally run `rsfwd plan`).
 #include "control/plan.hpp"
 
+#include <cstdio>
 #include <string>
+#include <string_view>
 #include <vector>
 
 int main(int argc, char** argv) {
+    if (argc == 2 && std::string_view(argv[1]) == "--version") {
+        std::puts("rsfwd-plan " RSFWD_VERSION);
+        return 0;
+    }
     std::vector<std::string> args{"plan"};
     for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
     std::vector<char*> av;

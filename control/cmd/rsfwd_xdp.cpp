@@ -354,6 +354,7 @@ int run_split(const std::string& iface, const std::vector<std::string>& locals, 
 
 int main(int argc, char** argv) {
     CLI::App app{"rsfwd-xdp — rsfwd's XDP forwarding backend and AF_XDP control/data split"};
+    app.set_version_flag("--version", "rsfwd-xdp " RSFWD_VERSION);
     app.require_subcommand(1);
 
     auto* fwd = app.add_subcommand("forward", "attach the XDP router to ports and forward");

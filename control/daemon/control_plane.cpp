@@ -664,8 +664,20 @@ Json ControlPlane::handle(const std::string& cmd, const Json& args) {
         }
         const auto text = api::arg_string(args, "prefix");
         const auto prefix = Prefix::parse(text);
-        if (!prefix) throw ApiError("not a prefix (host bits must be zero): '" + text + "'");
+        if (!prefix) {
+            if (auto loose = Prefix::parse(text, false)) {
+                throw ApiError("host bits set in " + text + " (the prefix is " + loose->str() +
+                               ")");
+            }
+            throw ApiError("not a prefix: " + text);
+        }
         if (cmd == "withdraw") {
+            const auto held = policy_->adj_rib_in(key); // a static peer's few routes
+            if (std::none_of(held.begin(), held.end(),
+                             [&](const auto& r) { return r.received.prefix == *prefix; })) {
+                throw ApiError(prefix->str() + " was not announced by " + policy_->peer_name(key) +
+                               ": nothing to withdraw");
+            }
             const auto d = policy_->withdraw(key, *prefix);
             apply(d);
             return {{"withdrawn", prefix->str()}, {"view_changes", d.views.size()}};
@@ -692,13 +704,19 @@ Json ControlPlane::handle(const std::string& cmd, const Json& args) {
         }
         const auto d = policy_->announce(key, r);
         apply(d);
-        Json status = nullptr;
+        Json status = nullptr, accepted = nullptr, reason = nullptr;
         for (const auto& in : policy_->adj_rib_in(key)) {
             if (in.received.prefix == r.prefix) {
                 status = in.accepted ? Json("accepted") : Json("rejected: " + in.reason);
+                accepted = in.accepted;
+                if (!in.accepted) reason = in.reason;
             }
         }
-        return {{"announced", prefix->str()}, {"status", status}, {"view_changes", d.views.size()}};
+        return {{"announced", prefix->str()},
+                {"status", status},
+                {"accepted", accepted},
+                {"reason", reason},
+                {"view_changes", d.views.size()}};
     }
     if (cmd == "reload") return reload(api::arg_string_or(args, "file", ""));
     throw ApiError("unknown command '" + cmd + "'");

@@ -132,10 +132,16 @@ TEST(ControlPlane, AnnounceWithdrawOnStaticPeersWithReasons) {
     auto f1 = cp.handle("announce",
                         {{"peer", "nva/nva1@0"}, {"prefix", "10.1.3.0/24"}, {"as_path", "65001"}});
     EXPECT_NE(f1.at("status").get<std::string>().find("F1"), std::string::npos) << f1.dump();
+    EXPECT_EQ(f1.at("accepted"), false);
+    EXPECT_NE(f1.at("reason").get<std::string>().rfind("F1", 0), std::string::npos);
+    EXPECT_EQ(ok.at("accepted"), true);
     auto learned = cp.handle("routes.learned", {{"peer", "nva/nva1@0"}});
     EXPECT_EQ(learned.size(), 2u);
     cp.handle("withdraw", {{"peer", "nva/nva1@0"}, {"prefix", "192.168.20.0/24"}});
     EXPECT_FALSE(sink.has("vnet", "192.168.20.0/24"));
+    // Withdrawing what was never announced (or twice) is refused, not reported as done.
+    EXPECT_THROW(cp.handle("withdraw", {{"peer", "nva/nva1@0"}, {"prefix", "192.168.20.0/24"}}),
+                 ApiError);
     EXPECT_THROW(cp.handle("announce", {{"peer", "nva/zzz@0"}, {"prefix", "1.0.0.0/8"}}), ApiError);
     EXPECT_THROW(cp.handle("announce", {{"peer", "nva/nva1@0"}, {"prefix", "1.0.0.1/8"}}),
                  ApiError);
