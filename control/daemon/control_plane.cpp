@@ -2,6 +2,7 @@
 // API. Kept deliberately thin: the rules live in control/policy*, the protocol in control/bgp.
 #include "control/daemon/control_plane.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -295,11 +296,19 @@ void ControlPlane::apply(const PolicyDelta& d) {
     for (const auto& e : d.events) {
         ++counters_.policy_events;
         const auto name = policy_->peer_name(e.peer);
-        if (e.kind == PolicyEventKind::max_prefix_teardown) {
-            ++counters_.max_prefix_teardowns;
-            spdlog::warn("{}: {}", name, e.message);
-        } else {
-            spdlog::info("{}: {}", name, e.message);
+        const bool teardown = e.kind == PolicyEventKind::max_prefix_teardown;
+        if (teardown) ++counters_.max_prefix_teardowns;
+        // One key per (kind, peer): a condition reported again and again (E6 counts growing
+        // while a feed arrives) is one line now and one summary with the latest text later.
+        (void)event_log_.log(teardown ? spdlog::level::warn : spdlog::level::info,
+                             fmt::format("{} {}", to_string(e.kind), name),
+                             fmt::format("{}: {}", name, e.message));
+        // The same for `rsctl stats`: the newest event of a condition replaces the one before
+        // it, so that a feed does not push every other event out of the 64.
+        if (!recent_events_.empty() && recent_events_.back().kind == e.kind &&
+            recent_events_.back().peer == e.peer && !teardown) {
+            recent_events_.back() = e;
+            continue;
         }
         if (recent_events_.size() == 64) recent_events_.erase(recent_events_.begin());
         recent_events_.push_back(e);
@@ -597,6 +606,18 @@ Json ControlPlane::handle(const std::string& cmd, const Json& args) {
         }
         return {{"announced", prefix->str()}, {"status", status}, {"view_changes", d.views.size()}};
     }
+    if (cmd == "warnings") {
+        // The standing list: config warnings, then E6 disagreements (one per NVA and prefix),
+        // at most `limit` (default 1000) of them; `count` is the whole number.
+        const auto limit = args.contains("limit") && args.at("limit").is_number_unsigned()
+                               ? args.at("limit").get<std::size_t>()
+                               : std::size_t{1000};
+        auto all = config_.warnings;
+        for (auto& w : policy_->consistency_warnings()) all.push_back(std::move(w));
+        Json list = Json::array();
+        for (std::size_t i = 0; i < all.size() && i < limit; ++i) list.push_back(all[i]);
+        return Json{{"count", all.size()}, {"warnings", std::move(list)}};
+    }
     if (cmd == "reload") return reload(api::arg_string_or(args, "file", ""));
     throw ApiError("unknown command '" + cmd + "'");
 }
@@ -617,6 +638,7 @@ void ControlPlane::register_api() {
         {"set.routing_preference", "{value: ExpressRoute|VpnGateway|ASPath} (D2)"},
         {"announce", "{peer, prefix, as_path?, next_hop?, communities?} on a static peer"},
         {"withdraw", "{peer, prefix} on a static peer"},
+        {"warnings", "standing warnings: config, E6 session disagreements ({limit?})"},
         {"reload", "re-read the config file ({file?}); switches and static routes apply live"},
     };
     for (const auto& c : cmds) {
