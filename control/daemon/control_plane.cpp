@@ -63,6 +63,7 @@ std::string topology_signature(const Config& c) {
     std::ostringstream s;
     s << "rs:" << c.route_server.instance_ips[0].str() << ","
       << c.route_server.instance_ips[1].str() << ";";
+    s << "wq:" << c.route_server.bgp_write_queue_max << ";"; // PeerConfig of every session
     s << "vnet:";
     for (const auto& p : c.vnet.address_space) s << p.str() << ",";
     for (const auto& p : c.vnet.peerings) {
@@ -169,9 +170,10 @@ void ControlPlane::build_sessions() {
     bgp::SpeakerOptions so;
     so.listen_port = opt_.bgp_port;
     std::vector<bgp::PeerConfig> sessions;
-    auto base = [port = opt_.bgp_port](const BgpConfig& b) {
+    auto base = [port = opt_.bgp_port, wq_max = rs.bgp_write_queue_max](const BgpConfig& b) {
         bgp::PeerConfig pc;
         pc.hold_time = b.hold_time;
+        pc.write_queue_max = static_cast<std::size_t>(wq_max);
         pc.md5_key = b.md5;
         pc.multihop_ttl = b.multihop ? 255 : 1; // E3
         pc.remote_port = port;                  // 179 in production; tests move both ends
