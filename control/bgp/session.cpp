@@ -222,7 +222,8 @@ void Session::apply_socket_options(tcp::socket& sock, bool before_connect) {
     std::string error;
     if (before_connect && !cfg_.md5_key.empty() &&
         !set_md5_key(fd, cfg_.remote_address, cfg_.md5_key, error)) {
-        spdlog::warn("bgp {}: {}", cfg_.name, error);
+        (void)log_limit_.log(spdlog::level::warn, "md5",
+                             fmt::format("bgp {}: {}", cfg_.name, error));
         last_error_ = error;
     }
     // E3 / RFC 5082: the TTL we send with, and the minimum we accept.
@@ -230,13 +231,17 @@ void Session::apply_socket_options(tcp::socket& sock, bool before_connect) {
     ttl = std::clamp(ttl, 1, 255);
     if (setsockopt(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_UNICAST_HOPS : IP_TTL, &ttl,
                    sizeof ttl) != 0) {
-        spdlog::warn("bgp {}: cannot set TTL {}: {}", cfg_.name, ttl, errno_text(errno));
+        (void)log_limit_.log(
+            spdlog::level::warn, "ttl",
+            fmt::format("bgp {}: cannot set TTL {}: {}", cfg_.name, ttl, errno_text(errno)));
     }
     if (cfg_.gtsm) {
         int min = std::clamp(256 - std::max(cfg_.gtsm_hops, 1), 1, 255);
         if (setsockopt(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_MINHOPCOUNT : IP_MINTTL, &min,
                        sizeof min) != 0) {
-            spdlog::warn("bgp {}: cannot set minimum TTL: {}", cfg_.name, errno_text(errno));
+            (void)log_limit_.log(
+                spdlog::level::warn, "minttl",
+                fmt::format("bgp {}: cannot set minimum TTL: {}", cfg_.name, errno_text(errno)));
         }
     }
     if (!before_connect) {
@@ -267,7 +272,9 @@ void Session::start_connect() {
     }
     if (ec) {
         last_error_ = "connect: " + ec.message();
-        spdlog::warn("bgp {}: {}", cfg_.name, last_error_);
+        // Every connect_retry while the address is missing: one line per window.
+        (void)log_limit_.log(spdlog::level::warn, "connect",
+                             fmt::format("bgp {}: {}", cfg_.name, last_error_));
         schedule_restart(cfg_.connect_retry);
         return;
     }
@@ -932,8 +939,10 @@ void Session::flush() {
         if (!transit.empty()) transit.resize(ann.size(), nullptr);
         auto msgs = encode_updates(ann, transit, wd, ectx_, &dropped);
         if (dropped != 0) {
-            spdlog::warn("bgp {}: {} routes not sent: attributes exceed 4096 bytes", cfg_.name,
-                         dropped);
+            (void)log_limit_.log(spdlog::level::warn, "oversized",
+                                 fmt::format("bgp {}: {} routes not sent: attributes exceed "
+                                             "4096 bytes",
+                                             cfg_.name, dropped));
         }
         updates_out_ += msgs.size();
         const auto c = est_;

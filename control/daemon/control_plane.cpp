@@ -352,7 +352,9 @@ void ControlPlane::on_routes(const std::string& peer, std::vector<Route> announc
 void ControlPlane::on_down(const std::string& peer, const std::string& reason) {
     auto it = session_peer_.find(peer);
     if (it == session_peer_.end()) return;
-    spdlog::warn("bgp {}: down ({}); its routes are withdrawn", peer, reason);
+    // A flapping session (down every connect_retry) is one line per window with a count.
+    (void)event_log_.log(spdlog::level::warn, "down " + peer,
+                         fmt::format("bgp {}: down ({}); its routes are withdrawn", peer, reason));
     apply(policy_->peer_down(it->second));
 }
 

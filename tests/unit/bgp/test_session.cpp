@@ -585,6 +585,23 @@ TEST(BgpSession, TreatAsWithdrawOverTheWire) {
     ASSERT_TRUE(run_until(f.io, [&] { return f.rec.rib["nva1"].empty(); }));
 }
 
+TEST(BgpSession, TreatAsWithdrawFloodIsOneLogLine) {
+    // Issue #24: a peer whose every UPDATE is treat-as-withdraw wrote one warning per UPDATE;
+    // now one per kind and 10 s window (the summary with the count follows at its end).
+    LogCapture log;
+    Fixture f(22, {peer("nva1", "127.0.0.1", 65515, "127.0.0.2", 65001, 179)});
+    RawPeer p(f.io, "127.0.0.2", f.port);
+    ASSERT_TRUE(p.establish(65001));
+    for (std::uint32_t i = 0; i < 200; ++i) {
+        Route bad = route("192.168.10.0/24", "10.1.2.4", "65001 0");
+        bad.prefix = Prefix{IpAddr::v4(0xC0A80000u + (i << 8)), 24};
+        p.send(update_with(std::span(&bad, 1)));
+    }
+    ASSERT_TRUE(run_until(f.io, [&] { return f.sp.session("nva1")->treat_as_withdraw == 200; }));
+    EXPECT_EQ(f.state("nva1"), SessionState::established);
+    EXPECT_EQ(log.lines_with("bgp nva1: UPDATE"), 1u) << log.out.str();
+}
+
 TEST(BgpSession, MaxPrefixCountsHeldPlusIncoming) {
     // E8: held + routes in the UPDATE > limit → Cease / Maximum Number of Prefixes Reached.
     auto cfg = peer("nva1", "127.0.0.1", 65515, "127.0.0.2", 65001, 179);
