@@ -613,9 +613,14 @@ Json ControlPlane::handle(const std::string& cmd, const Json& args) {
     if (cmd == "warnings") {
         // The standing list: config warnings, then E6 disagreements (one per NVA and prefix),
         // at most `limit` (default 1000) of them; `count` is the whole number.
-        const auto limit = args.contains("limit") && args.at("limit").is_number_unsigned()
-                               ? args.at("limit").get<std::size_t>()
-                               : std::size_t{1000};
+        std::size_t limit = 1000;
+        if (args.contains("limit")) {
+            const auto& l = args.at("limit");
+            if (!l.is_number_integer() || l.get<std::int64_t>() < 0) {
+                throw ApiError("argument 'limit' must be a non-negative integer");
+            }
+            limit = l.get<std::size_t>();
+        }
         auto all = config_.warnings;
         for (auto& w : policy_->consistency_warnings()) all.push_back(std::move(w));
         Json list = Json::array();
