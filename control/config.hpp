@@ -103,6 +103,9 @@ struct RouteServerConfig {
     bool p2s_transit = false;              // A6 / "Defaults": P2S is not modelled yet
     bool er_drop_hairpin = true;           // B5: ER gateway drops 65517:65517 from MSEE
     std::uint32_t vpn_max_prefixes = 4000; // C5, per VPN BGP session
+    // Per BGP session: bytes queued for a peer that does not read before its session is reset
+    // (Cease / Out of Resources). Sized for a full table encoded at once.
+    std::uint64_t bgp_write_queue_max = std::uint64_t{64} << 20;
     int line = 0;
 };
 

@@ -296,7 +296,7 @@ RouteServerConfig read_route_server(const Reader& r, const YAML::Node& n) {
     r.map(n, f,
           {"name", "asn", "instance_ips", "branch_to_branch", "routing_preference", "max_prefixes",
            "max_prefix_action", "er_max_advertised", "er_limit_action", "no_export", "p2s_transit",
-           "er_drop_hairpin", "vpn_max_prefixes"});
+           "er_drop_hairpin", "vpn_max_prefixes", "bgp_write_queue_max"});
     RouteServerConfig rs;
     rs.line = line_of(n);
     if (n["name"]) rs.name = r.name(n["name"], f + ".name");
@@ -351,6 +351,16 @@ RouteServerConfig read_route_server(const Reader& r, const YAML::Node& n) {
     if (n["vpn_max_prefixes"]) {
         rs.vpn_max_prefixes = static_cast<std::uint32_t>(
             r.positive(n["vpn_max_prefixes"], f + ".vpn_max_prefixes", 1000000));
+    }
+    if (n["bgp_write_queue_max"]) {
+        // At least 4 MiB: UPDATEs are paced at 1 MiB plus one encoding batch, so a smaller cap
+        // would reset healthy peers during a full-table send.
+        const auto field = f + ".bgp_write_queue_max";
+        rs.bgp_write_queue_max =
+            r.positive(n["bgp_write_queue_max"], field, std::uint64_t{1} << 40);
+        if (rs.bgp_write_queue_max < (std::uint64_t{4} << 20)) {
+            r.fail(n["bgp_write_queue_max"], field, "must be at least 4194304 (4 MiB)");
+        }
     }
     return rs;
 }

@@ -58,6 +58,8 @@ RouteServer::Impl::Impl(const Config& c) : cfg(c) {
     n_out = n_in + 2;
     rib_in.resize(n_in);
     over_limit_warned.assign(n_in, false);
+    e6_state.resize(n_nva);
+    e6_count.assign(n_nva, {});
     active.assign(n_out, true);
     ord_key.resize(n_out);
     for (std::size_t n = 0; n < n_nva; ++n) {

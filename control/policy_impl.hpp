@@ -191,6 +191,13 @@ struct RouteServer::Impl {
     // E8 with max_prefix_action: ignore: warned since the peer last went over its limit (one
     // warning per crossing, not one per UPDATE: a 1M feed past the limit would log 1M lines).
     std::vector<bool> over_limit_warned; // per input ordinal
+    // E6, per NVA: the prefixes its two sessions disagree on, by kind (e6_only0: held from
+    // instance 0 only, e6_only1, e6_differ), and how many of each. check_consistency() keeps them
+    // and raises one event per NVA and kind when a count grows (not one per prefix: a 20,000
+    // prefix feed on one session is one line, not 20,000); consistency_warnings() lists them.
+    enum E6Kind : std::uint8_t { e6_only0, e6_only1, e6_differ, e6_kinds };
+    std::vector<StablePrefixMap<std::uint8_t>> e6_state; // per NVA
+    std::vector<std::array<std::size_t, e6_kinds>> e6_count;
     StablePrefixMap<PrefixInfo> prefixes;
     // Per prefix: one OutKey per output ordinal and one selector per view (0 none, 2 ars_vr /
     // er_vr, 3 site_vr), in flat arenas (one row per prefix id) rather than two small vectors
@@ -298,6 +305,8 @@ struct RouteServer::Impl {
     void check_consistency(Builder& b, std::size_t nva, const std::vector<Prefix>& ps);
     [[nodiscard]] std::string consistency_text(std::size_t nva, const Prefix& p, bool has_a,
                                                bool has_c) const;
+    [[nodiscard]] std::string consistency_summary(std::size_t nva, E6Kind kind, std::size_t n,
+                                                  const Prefix& example) const;
 
     // ---- selection (policy_select.cpp) -------------------------------------------------------
     // Steps 2/3 for one prefix: candidates, selections, the vnet view, then export_prefix.

@@ -181,21 +181,74 @@ bool RouteServer::Impl::apply_update(Builder& b, PeerKey peer, std::span<const R
     return true;
 }
 
-// E6: after an NVA update, do the NVA's two sessions still agree on these prefixes?
+// E6: after an NVA update, do the NVA's two sessions still agree on these prefixes? The per-prefix
+// verdicts go to e6_state (the standing list); the log gets one event per kind whose count grew
+// in this update, with the total: a feed on one session only is a handful of lines, not one per
+// prefix (DESIGN.md: a repeated condition is one line with a count).
 void RouteServer::Impl::check_consistency(Builder& b, std::size_t nva,
                                           const std::vector<Prefix>& ps) {
     const auto o0 = 2 * nva, o1 = 2 * nva + 1;
     if (!active[o0] || !active[o1]) return;
+    auto& state = e6_state[nva];
+    auto& count = e6_count[nva];
+    const auto before = count;
+    std::array<std::optional<Prefix>, e6_kinds> example;
     for (const auto& p : ps) {
         auto a = rib_in[o0].find(p);
         auto c = rib_in[o1].find(p);
         const bool has_a = a != rib_in[o0].end(), has_c = c != rib_in[o1].end();
-        if (!has_a && !has_c) continue;
-        if (has_a && has_c && a->second.received == c->second.received) continue;
-        b.events.push_back({PolicyEventKind::consistency_warning,
-                            PeerKey::nva(static_cast<std::uint16_t>(nva), has_a ? 1 : 0),
-                            consistency_text(nva, p, has_a, has_c)});
+        std::optional<E6Kind> kind;
+        if (has_a && has_c) {
+            if (!(a->second.received == c->second.received)) kind = e6_differ;
+        } else if (has_a) {
+            kind = e6_only0;
+        } else if (has_c) {
+            kind = e6_only1;
+        }
+        auto it = state.find(p);
+        if (it != state.end()) {
+            if (kind && *kind == it->second) continue;
+            --count[it->second];
+            if (kind) {
+                it->second = *kind;
+            } else {
+                state.erase(it);
+            }
+        } else if (kind) {
+            state.emplace(p, *kind);
+        }
+        if (kind) {
+            ++count[*kind];
+            if (!example[*kind]) example[*kind] = p;
+        }
     }
+    for (std::uint8_t k = 0; k < e6_kinds; ++k) {
+        if (count[k] <= before[k] || !example[k]) continue;
+        // The instance that misses the routes (or instance 1 when they differ) is the peer.
+        const std::uint8_t peer_instance = k == e6_only1 ? 0 : 1;
+        b.events.push_back(
+            {PolicyEventKind::consistency_warning,
+             PeerKey::nva(static_cast<std::uint16_t>(nva), peer_instance),
+             consistency_summary(nva, static_cast<E6Kind>(k), count[k], *example[k])});
+    }
+}
+
+std::string RouteServer::Impl::consistency_summary(std::size_t nva, E6Kind kind, std::size_t n,
+                                                   const Prefix& example) const {
+    const auto& rs = cfg.route_server;
+    const auto& name = cfg.nvas[nva].name;
+    const char* s = n == 1 ? "" : "es";
+    if (kind == e6_differ) {
+        return fmt::format("E6: NVA {}: {} prefix{} sent differently to instance 0 ({}) and "
+                           "instance 1 ({}), e.g. {}",
+                           name, n, s, rs.instance_ips[0].str(), rs.instance_ips[1].str(),
+                           example.str());
+    }
+    const int has = kind == e6_only0 ? 0 : 1;
+    return fmt::format("E6: NVA {}: {} prefix{} known to instance {} ({}) only, e.g. {}; VMs "
+                       "served by {} may miss them",
+                       name, n, s, has, rs.instance_ips[has].str(), example.str(),
+                       rs.instance_ips[1 - has].str());
 }
 
 std::string RouteServer::Impl::consistency_text(std::size_t nva, const Prefix& p, bool has_a,

@@ -3,6 +3,7 @@
 #include "control/api/server.hpp"
 
 #include <boost/asio/read_until.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
 
@@ -53,15 +54,30 @@ class Server::Connection : public std::enable_shared_from_this<Server::Connectio
 public:
     Connection(Server& server, stream::socket socket)
         : server_(server), socket_(std::move(socket)), buffer_(max_request_bytes),
-          alive_(server.alive_) {}
+          idle_(socket_.get_executor()), alive_(server.alive_) {
+        ++server_.clients_;
+    }
+    ~Connection() {
+        if (*alive_) --server_.clients_;
+    }
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
 
     void start() { read(); }
 
 private:
     void read() {
         auto self = shared_from_this();
+        // An idle client must not hold one of the max_clients slots for ever.
+        idle_.expires_after(idle_timeout);
+        idle_.async_wait([this, self](const boost::system::error_code& ec) {
+            if (ec || !*alive_) return;
+            boost::system::error_code ig;
+            socket_.close(ig); // the pending read completes with an error
+        });
         asio::async_read_until(socket_, buffer_, '\n',
                                [this, self](const boost::system::error_code& ec, std::size_t n) {
+                                   idle_.cancel();
                                    if (!*alive_) return;
                                    if (ec == asio::error::not_found) {
                                        reply({{"ok", false}, {"error", "request too long"}}, true);
@@ -98,6 +114,7 @@ private:
     Server& server_;
     stream::socket socket_;
     asio::streambuf buffer_;
+    asio::steady_timer idle_;
     std::string out_;
     std::shared_ptr<bool> alive_;
 };
@@ -171,9 +188,34 @@ void Server::accept() {
     acceptor_.async_accept(
         [this, alive = alive_](const boost::system::error_code& ec, stream::socket socket) {
             if (!*alive) return;
-            if (!ec) std::make_shared<Connection>(*this, std::move(socket))->start();
+            if (!ec && clients_ >= max_clients) {
+                ++refused_;
+                refuse(std::move(socket));
+            } else if (!ec) {
+                std::make_shared<Connection>(*this, std::move(socket))->start();
+            }
             if (acceptor_.is_open()) accept();
         });
+}
+
+// One error line, then close: the client learns why instead of hanging.
+void Server::refuse(stream::socket socket) {
+    struct Refused {
+        stream::socket socket;
+        std::string text;
+    };
+    auto r = std::make_shared<Refused>(
+        Refused{std::move(socket),
+                Json{{"ok", false},
+                     {"error", "too many clients (" + std::to_string(max_clients) + "); try again"}}
+                        .dump() +
+                    "\n"});
+    asio::async_write(r->socket, asio::buffer(r->text),
+                      [r](const boost::system::error_code&, std::size_t) {
+                          boost::system::error_code ig;
+                          r->socket.shutdown(stream::socket::shutdown_both, ig);
+                          r->socket.close(ig);
+                      });
 }
 
 Json call(const std::string& socket_path, const std::string& cmd, const Json& args,

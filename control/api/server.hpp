@@ -7,6 +7,9 @@
 //          or {"ok": false, "error": "human-readable message"}
 // A request line longer than max_request_bytes, or not a JSON object, gets an error response
 // and the connection is closed; the server itself never stops for a bad client.
+// Bounded (DESIGN.md): at most max_clients connections at a time (one more gets
+// {"ok": false, "error": "too many clients ..."} and is closed), and a connection that sends
+// nothing for idle_timeout is closed, so that idle clients cannot hold every slot.
 //
 // Thread: everything runs on the io_context passed in — the control thread — so handlers may
 // touch control-plane state without locks. Handlers must be quick (no blocking I/O).
@@ -17,6 +20,7 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -43,6 +47,8 @@ std::string arg_string_or(const Json& args, const char* name, std::string fallba
 class Server {
 public:
     static constexpr std::size_t max_request_bytes = 1 << 20;
+    static constexpr std::size_t max_clients = 32;
+    static constexpr std::chrono::seconds idle_timeout{60};
 
     // Binds `path` (an existing socket file is replaced only if nothing listens on it; a live
     // one makes the constructor throw std::runtime_error: "another rsfwd is running").
@@ -59,6 +65,9 @@ public:
 
     [[nodiscard]] const std::string& path() const noexcept { return path_; }
     [[nodiscard]] std::uint64_t requests_served() const noexcept { return served_; }
+    [[nodiscard]] std::size_t clients() const noexcept { return clients_; }
+    // Connections refused because max_clients were connected.
+    [[nodiscard]] std::uint64_t clients_refused() const noexcept { return refused_; }
 
 private:
     struct Entry {
@@ -67,12 +76,15 @@ private:
     };
     class Connection;
     void accept();
+    void refuse(boost::asio::local::stream_protocol::socket socket);
 
     boost::asio::io_context& io_;
     std::string path_;
     boost::asio::local::stream_protocol::acceptor acceptor_;
     std::map<std::string, Entry> handlers_;
     mutable std::uint64_t served_ = 0;
+    std::size_t clients_ = 0; // live Connections
+    std::uint64_t refused_ = 0;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -222,7 +222,8 @@ void Session::apply_socket_options(tcp::socket& sock, bool before_connect) {
     std::string error;
     if (before_connect && !cfg_.md5_key.empty() &&
         !set_md5_key(fd, cfg_.remote_address, cfg_.md5_key, error)) {
-        spdlog::warn("bgp {}: {}", cfg_.name, error);
+        (void)log_limit_.log(spdlog::level::warn, "md5",
+                             fmt::format("bgp {}: {}", cfg_.name, error));
         last_error_ = error;
     }
     // E3 / RFC 5082: the TTL we send with, and the minimum we accept.
@@ -230,13 +231,17 @@ void Session::apply_socket_options(tcp::socket& sock, bool before_connect) {
     ttl = std::clamp(ttl, 1, 255);
     if (setsockopt(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_UNICAST_HOPS : IP_TTL, &ttl,
                    sizeof ttl) != 0) {
-        spdlog::warn("bgp {}: cannot set TTL {}: {}", cfg_.name, ttl, errno_text(errno));
+        (void)log_limit_.log(
+            spdlog::level::warn, "ttl",
+            fmt::format("bgp {}: cannot set TTL {}: {}", cfg_.name, ttl, errno_text(errno)));
     }
     if (cfg_.gtsm) {
         int min = std::clamp(256 - std::max(cfg_.gtsm_hops, 1), 1, 255);
         if (setsockopt(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_MINHOPCOUNT : IP_MINTTL, &min,
                        sizeof min) != 0) {
-            spdlog::warn("bgp {}: cannot set minimum TTL: {}", cfg_.name, errno_text(errno));
+            (void)log_limit_.log(
+                spdlog::level::warn, "minttl",
+                fmt::format("bgp {}: cannot set minimum TTL: {}", cfg_.name, errno_text(errno)));
         }
     }
     if (!before_connect) {
@@ -267,7 +272,9 @@ void Session::start_connect() {
     }
     if (ec) {
         last_error_ = "connect: " + ec.message();
-        spdlog::warn("bgp {}: {}", cfg_.name, last_error_);
+        // Every connect_retry while the address is missing: one line per window.
+        (void)log_limit_.log(spdlog::level::warn, "connect",
+                             fmt::format("bgp {}: {}", cfg_.name, last_error_));
         schedule_restart(cfg_.connect_retry);
         return;
     }
@@ -313,7 +320,9 @@ void Session::on_connected(const std::shared_ptr<tcp::socket>& sock,
 
 void Session::accept(tcp::socket sock) {
     auto reject = [&](std::uint8_t subcode, const char* why) {
-        spdlog::info("bgp {}: incoming connection rejected: {}", cfg_.name, why);
+        (void)log_limit_.log(
+            spdlog::level::info, why,
+            fmt::format("bgp {}: incoming connection rejected: {}", cfg_.name, why));
         auto c = std::make_shared<Connection>(io_, std::move(sock), false, next_conn_id_++);
         c->closed = true;
         c->push(encode_notification(Notification{err::cease, subcode, {}}));
@@ -553,8 +562,11 @@ void Session::on_established(const ConnPtr& c) {
 void Session::on_update(const ConnPtr& c, UpdateMsg u, const DecodeResult& res) {
     ++updates_in_;
     if (!res.problems.empty()) {
-        spdlog::warn("bgp {}: UPDATE {}: {}", cfg_.name, to_string(res.action),
-                     fmt::join(res.problems, "; "));
+        // One line per kind of problem and window, with a count: a peer sending a bad attribute
+        // on every UPDATE of a feed must not write a line per UPDATE.
+        (void)log_limit_.log(spdlog::level::warn, fmt::format("update {}", to_string(res.action)),
+                             fmt::format("bgp {}: UPDATE {}: {}", cfg_.name, to_string(res.action),
+                                         fmt::join(res.problems, "; ")));
     }
     if (res.action == ErrorAction::treat_as_withdraw) ++taw_;
     std::vector<Prefix> withdrawn;
@@ -641,6 +653,17 @@ void Session::send(const ConnPtr& c, std::vector<std::uint8_t> bytes) {
     if (c->closed) return;
     ++msgs_out_;
     c->push(std::move(bytes));
+    // The hard cap: flush() keeps UPDATEs near write_queue_high, so only what it does not pace
+    // (one oversized batch, ROUTE-REFRESH replies, EoRs to a peer that never reads) gets here.
+    // Memory is not given to such a peer: Cease / Out of Resources (RFC 4486), this session
+    // only; close_conn() drops the unsent messages.
+    if (c->wq_bytes > cfg_.write_queue_max) {
+        ++write_queue_resets_;
+        close_conn(c, Notification{err::cease, err::out_of_resources, {}},
+                   fmt::format("write queue over {} bytes (the peer does not read)",
+                               cfg_.write_queue_max));
+        return;
+    }
     if (c->in_flight == 0) do_write(c);
 }
 
@@ -848,7 +871,8 @@ bool Session::withdraw(std::span<const Prefix> prefixes) {
 
 bool Session::request_refresh() {
     if (!est_ || !peer_rr_) return false;
-    for (const auto& f : families_) send(est_, encode_route_refresh(RouteRefreshMsg{f, 0}));
+    const auto c = est_;
+    for (const auto& f : families_) send(c, encode_route_refresh(RouteRefreshMsg{f, 0}));
     return true;
 }
 
@@ -876,6 +900,7 @@ void Session::flush() {
     std::vector<const std::vector<RawAttr>*> transit; // parallel to ann, when any
     std::vector<TransitStore::Attrs> keep;            // holds them while encoding
     while (!pending_.empty()) {
+        if (!est_ || est_->closed) return; // reset at the hard cap (send())
         if (est_->wq_bytes >= cfg_.write_queue_high) {
             if (!stalled_) {
                 stalled_ = true;
@@ -914,16 +939,21 @@ void Session::flush() {
         if (!transit.empty()) transit.resize(ann.size(), nullptr);
         auto msgs = encode_updates(ann, transit, wd, ectx_, &dropped);
         if (dropped != 0) {
-            spdlog::warn("bgp {}: {} routes not sent: attributes exceed 4096 bytes", cfg_.name,
-                         dropped);
+            (void)log_limit_.log(spdlog::level::warn, "oversized",
+                                 fmt::format("bgp {}: {} routes not sent: attributes exceed "
+                                             "4096 bytes",
+                                             cfg_.name, dropped));
         }
         updates_out_ += msgs.size();
-        for (auto& m : msgs) send(est_, std::move(m));
+        const auto c = est_;
+        for (auto& m : msgs) send(c, std::move(m));
     }
+    if (!est_ || est_->closed) return;
     stalled_ = false;
     if (send_eor_) {
         send_eor_ = false;
-        for (const auto& f : families_) send(est_, encode_end_of_rib(f));
+        const auto c = est_;
+        for (const auto& f : families_) send(c, encode_end_of_rib(f));
     }
 }
 
@@ -950,6 +980,7 @@ SessionInfo Session::info() const {
     i.last_event = last_event_;
     i.collisions = collisions_;
     i.write_stalls = write_stalls_;
+    i.write_queue_resets = write_queue_resets_;
     i.write_queue_bytes = est_ ? est_->wq_bytes : 0;
     i.pending_changes = pending_.size();
     return i;

@@ -7,11 +7,13 @@
 // Thread: the io_context thread only. Lifetime: shared_ptr; every pending asynchronous operation
 // holds a reference, and stop() makes them no-ops.
 // Cost: one read buffer (64 KiB) per connection; the write queue holds encoded messages until
-// sent, at most PeerConfig::write_queue_high bytes of UPDATEs plus one batch (see flush()).
+// sent, at most PeerConfig::write_queue_high bytes of UPDATEs plus one batch (see flush()), and
+// never more than PeerConfig::write_queue_max: past it the session is reset (Cease 8).
 #pragma once
 
 #include "control/bgp/codec.hpp"
 #include "control/bgp/speaker.hpp"
+#include "control/log_limit.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -168,6 +170,7 @@ private:
     ConnPtr est_;
     std::shared_ptr<tcp::socket> connecting_;
     asio::steady_timer retry_timer_;
+    TimedLogLimit log_limit_{io_}; // repeated conditions (bad UPDATEs, refused connects)
 
     // Negotiated once Established.
     std::vector<AfiSafi> families_;
@@ -187,7 +190,7 @@ private:
     // Counters (SessionInfo).
     std::uint64_t msgs_in_ = 0, msgs_out_ = 0, updates_in_ = 0, updates_out_ = 0;
     std::uint64_t prefixes_received_ = 0, taw_ = 0, established_count_ = 0;
-    std::uint64_t collisions_ = 0, write_stalls_ = 0;
+    std::uint64_t collisions_ = 0, write_stalls_ = 0, write_queue_resets_ = 0;
     std::uint32_t remote_id_ = 0;
     std::string last_error_, last_event_;
 };

@@ -5,6 +5,7 @@
 #include "control/bgp/speaker.hpp"
 
 #include "control/bgp/session.hpp"
+#include "control/log_limit.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -43,6 +44,10 @@ struct Speaker::Impl {
     std::map<std::string, std::shared_ptr<Session>> sessions;
     std::map<IpAddr, std::shared_ptr<Listener>> listeners;
     std::shared_ptr<TransitStore> transit = std::make_shared<TransitStore>(); // RFC 4271 §5
+    // Connections from unconfigured sources: closed before any session state exists, counted,
+    // and logged once per source and window (a scan must not flood the log).
+    std::uint64_t refused_unconfigured = 0;
+    TimedLogLimit log_limit{io, std::chrono::seconds(10), 64};
 
     std::shared_ptr<Session> find(const std::string& name) const {
         auto it = sessions.find(name);
@@ -114,9 +119,12 @@ struct Speaker::Impl {
                 return;
             }
         }
-        spdlog::info("bgp: connection from unconfigured {} to {} closed", remote.str(),
-                     local.str());
+        ++refused_unconfigured;
         sock.close(ec);
+        (void)log_limit.log(spdlog::level::info, remote.str(),
+                            fmt::format("bgp: connection from unconfigured {} to {} refused ({} "
+                                        "refused so far)",
+                                        remote.str(), local.str(), refused_unconfigured));
     }
 };
 
@@ -216,6 +224,10 @@ bool Speaker::reset_peer(const std::string& peer) {
     if (!s) return false;
     s->reset();
     return true;
+}
+
+std::uint64_t Speaker::refused_unconfigured() const noexcept {
+    return impl_->refused_unconfigured;
 }
 
 std::vector<SessionInfo> Speaker::sessions() const {

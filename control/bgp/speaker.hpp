@@ -64,6 +64,11 @@ struct PeerConfig {
     // hold timer, or ours if it stops sending too, ends it.
     std::size_t write_queue_high = std::size_t{1} << 20;
     std::size_t write_queue_low = std::size_t{256} << 10;
+    // The hard cap on the same queue: more than this many bytes waiting (flush() never gets
+    // there; an oversized batch or replies to a peer that never reads could) resets the session
+    // with NOTIFICATION Cease / Out of Resources (RFC 4486 subcode 8). Default sized for a full
+    // table encoded at once. Config: route_server.bgp_write_queue_max.
+    std::size_t write_queue_max = std::size_t{64} << 20;
 };
 
 enum class SessionState : std::uint8_t {
@@ -93,11 +98,12 @@ struct SessionInfo {
     std::uint64_t prefixes_advertised = 0; // current Adj-RIB-Out size
     std::uint64_t treat_as_withdraw = 0;   // UPDATEs handled as withdrawals (RFC 7606)
     std::uint64_t established_count = 0;
-    std::uint64_t write_queue_bytes = 0; // encoded, not yet written to the socket
-    std::uint64_t write_stalls = 0;      // times UPDATE generation paused at write_queue_high
-    std::uint64_t pending_changes = 0;   // Adj-RIB-Out changes not yet encoded (stalled or batched)
-    std::uint64_t collisions = 0;        // connections closed by §6.8 collision resolution
-    std::string last_error;              // the last NOTIFICATION or socket error, human readable
+    std::uint64_t write_queue_bytes = 0;  // encoded, not yet written to the socket
+    std::uint64_t write_stalls = 0;       // times UPDATE generation paused at write_queue_high
+    std::uint64_t write_queue_resets = 0; // resets at write_queue_max (Cease / Out of Resources)
+    std::uint64_t pending_changes = 0; // Adj-RIB-Out changes not yet encoded (stalled or batched)
+    std::uint64_t collisions = 0;      // connections closed by §6.8 collision resolution
+    std::string last_error;            // the last NOTIFICATION or socket error, human readable
     std::string last_event; // the last notable normal event (collision resolution), ditto
 };
 
@@ -156,6 +162,9 @@ public:
     bool reset_peer(const std::string& peer);
 
     [[nodiscard]] std::vector<SessionInfo> sessions() const;
+    // Connections accepted from an address that is no configured peer's (on that local
+    // address) and closed at once, before any session state: "only configured peers".
+    [[nodiscard]] std::uint64_t refused_unconfigured() const noexcept;
     [[nodiscard]] std::optional<SessionInfo> session(const std::string& peer) const;
 
     struct Impl;

@@ -2,6 +2,7 @@
 // API. Kept deliberately thin: the rules live in control/policy*, the protocol in control/bgp.
 #include "control/daemon/control_plane.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -87,6 +88,7 @@ std::string topology_signature(const Config& c) {
     std::ostringstream s;
     s << "rs:" << c.route_server.instance_ips[0].str() << ","
       << c.route_server.instance_ips[1].str() << ";";
+    s << "wq:" << c.route_server.bgp_write_queue_max << ";"; // PeerConfig of every session
     s << "vnet:";
     for (const auto& p : c.vnet.address_space) s << p.str() << ",";
     for (const auto& p : c.vnet.peerings) {
@@ -193,9 +195,10 @@ void ControlPlane::build_sessions() {
     bgp::SpeakerOptions so;
     so.listen_port = opt_.bgp_port;
     std::vector<bgp::PeerConfig> sessions;
-    auto base = [port = opt_.bgp_port](const BgpConfig& b) {
+    auto base = [port = opt_.bgp_port, wq_max = rs.bgp_write_queue_max](const BgpConfig& b) {
         bgp::PeerConfig pc;
         pc.hold_time = b.hold_time;
+        pc.write_queue_max = static_cast<std::size_t>(wq_max);
         pc.md5_key = b.md5;
         pc.multihop_ttl = b.multihop ? 255 : 1; // E3
         pc.remote_port = port;                  // 179 in production; tests move both ends
@@ -404,11 +407,19 @@ void ControlPlane::apply(const PolicyDelta& d) {
     for (const auto& e : d.events) {
         ++counters_.policy_events;
         const auto name = policy_->peer_name(e.peer);
-        if (e.kind == PolicyEventKind::max_prefix_teardown) {
-            ++counters_.max_prefix_teardowns;
-            spdlog::warn("{}: {}", name, e.message);
-        } else {
-            spdlog::info("{}: {}", name, e.message);
+        const bool teardown = e.kind == PolicyEventKind::max_prefix_teardown;
+        if (teardown) ++counters_.max_prefix_teardowns;
+        // One key per (kind, peer): a condition reported again and again (E6 counts growing
+        // while a feed arrives) is one line now and one summary with the latest text later.
+        (void)event_log_.log(teardown ? spdlog::level::warn : spdlog::level::info,
+                             fmt::format("{} {}", to_string(e.kind), name),
+                             fmt::format("{}: {}", name, e.message));
+        // The same for `rsctl stats`: the newest event of a condition replaces the one before
+        // it, so that a feed does not push every other event out of the 64.
+        if (!recent_events_.empty() && recent_events_.back().kind == e.kind &&
+            recent_events_.back().peer == e.peer && !teardown) {
+            recent_events_.back() = e;
+            continue;
         }
         if (recent_events_.size() == 64) recent_events_.erase(recent_events_.begin());
         recent_events_.push_back(e);
@@ -450,7 +461,9 @@ void ControlPlane::on_routes(const std::string& peer, std::vector<Route> announc
 void ControlPlane::on_down(const std::string& peer, const std::string& reason) {
     auto it = session_peer_.find(peer);
     if (it == session_peer_.end()) return;
-    spdlog::warn("bgp {}: down ({}); its routes are withdrawn", peer, reason);
+    // A flapping session (down every connect_retry) is one line per window with a count.
+    (void)event_log_.log(spdlog::level::warn, "down " + peer,
+                         fmt::format("bgp {}: down ({}); its routes are withdrawn", peer, reason));
     apply(policy_->peer_down(it->second));
 }
 
@@ -718,6 +731,23 @@ Json ControlPlane::handle(const std::string& cmd, const Json& args) {
                 {"reason", reason},
                 {"view_changes", d.views.size()}};
     }
+    if (cmd == "warnings") {
+        // The standing list: config warnings, then E6 disagreements (one per NVA and prefix),
+        // at most `limit` (default 1000) of them; `count` is the whole number.
+        std::size_t limit = 1000;
+        if (args.contains("limit")) {
+            const auto& l = args.at("limit");
+            if (!l.is_number_integer() || l.get<std::int64_t>() < 0) {
+                throw ApiError("argument 'limit' must be a non-negative integer");
+            }
+            limit = l.get<std::size_t>();
+        }
+        auto all = config_.warnings;
+        for (auto& w : policy_->consistency_warnings()) all.push_back(std::move(w));
+        Json list = Json::array();
+        for (std::size_t i = 0; i < all.size() && i < limit; ++i) list.push_back(all[i]);
+        return Json{{"count", all.size()}, {"warnings", std::move(list)}};
+    }
     if (cmd == "reload") return reload(api::arg_string_or(args, "file", ""));
     throw ApiError("unknown command '" + cmd + "'");
 }
@@ -738,6 +768,7 @@ void ControlPlane::register_api() {
         {"set.routing_preference", "{value: ExpressRoute|VpnGateway|ASPath} (D2)"},
         {"announce", "{peer, prefix, as_path?, next_hop?, communities?} on a static peer"},
         {"withdraw", "{peer, prefix} on a static peer"},
+        {"warnings", "standing warnings: config, E6 session disagreements ({limit?})"},
         {"reload", "re-read the config file ({file?}); switches and static routes apply live"},
     };
     for (const auto& c : cmds) {

@@ -20,6 +20,7 @@
 #include "control/api/server.hpp"
 #include "control/bgp/speaker.hpp"
 #include "control/config.hpp"
+#include "control/log_limit.hpp"
 #include "control/policy.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -124,6 +125,10 @@ private:
     Config config_;
     ForwardingSink* sink_;
     ControlPlaneOptions opt_;
+    // Policy events that repeat (E6 while a feed arrives on one session, E8 warnings) are one
+    // log line per condition and window, with a count (DESIGN.md: everything bounded).
+    // Before speaker_: sessions may report events while they are torn down.
+    TimedLogLimit event_log_{io_};
     std::unique_ptr<RouteServer> policy_;
     std::unique_ptr<bgp::Speaker> speaker_;
     std::unique_ptr<api::Server> api_;

@@ -161,6 +161,73 @@ TEST(ApiServer, SurvivesGarbageAndOversizedRequests) {
     EXPECT_TRUE(rsfwd::api::call(path, "peers").at("ok").get<bool>());
 }
 
+namespace {
+int connect_unix(const std::string& path) {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    std::strncpy(sa.sun_path, path.c_str(), sizeof sa.sun_path - 1);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+// Everything the server sends until it closes (5 s at most), then closes `fd`.
+std::string read_to_eof(int fd) {
+    timeval tv{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    std::string got;
+    char buf[256];
+    for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) got.append(buf, std::size_t(n));
+    ::close(fd);
+    return got;
+}
+} // namespace
+
+TEST(ApiServer, ConcurrentClientsAreCapped) {
+    // Issue #24: every connection used to be served, so idle clients grew without limit. Now
+    // max_clients are served; one more gets a JSON error and EOF; a freed slot is usable again.
+    const auto path = temp_socket("clients");
+    LiveServer s(path);
+    std::vector<int> idle;
+    for (std::size_t i = 0; i < Server::max_clients; ++i) {
+        idle.push_back(connect_unix(path));
+        ASSERT_GE(idle.back(), 0);
+    }
+    // The idle ones are accepted (the server counts them) before the extra one connects.
+    for (int i = 0; i < 200 && s.server->clients() < Server::max_clients; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ASSERT_EQ(s.server->clients(), Server::max_clients);
+    const int extra = connect_unix(path);
+    ASSERT_GE(extra, 0);
+    const auto got = read_to_eof(extra);
+    EXPECT_NE(got.find("\"ok\":false"), std::string::npos) << got;
+    EXPECT_NE(got.find("too many clients"), std::string::npos) << got;
+    EXPECT_EQ(s.server->clients_refused(), 1u);
+    // One idle client leaves: the next request is served.
+    ::close(idle.back());
+    idle.pop_back();
+    for (int i = 0; i < 200 && s.server->clients() >= Server::max_clients; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_TRUE(rsfwd::api::call(path, "peers").at("ok").get<bool>());
+    for (int fd : idle) ::close(fd);
+}
+
+TEST(ApiServer, OversizedRequestWithoutNewlineGetsErrorAndClose) {
+    // More than max_request_bytes and no newline at all: an error line, then EOF; never a
+    // crash, and the server keeps serving.
+    const auto path = temp_socket("oversize");
+    LiveServer s(path);
+    const int fd = connect_unix(path);
+    ASSERT_GE(fd, 0);
+    const std::string big(Server::max_request_bytes + 4096, '{');
+    (void)::send(fd, big.data(), big.size(), MSG_NOSIGNAL);
+    const auto got = read_to_eof(fd);
+    EXPECT_NE(got.find("request too long"), std::string::npos) << got;
+    EXPECT_TRUE(rsfwd::api::call(path, "peers").at("ok").get<bool>());
+}
+
 TEST(Rsctl, TablesJsonAndExitCodes) {
     ASSERT_FALSE(g_rsctl.empty());
     const auto path = temp_socket("rsctl");

@@ -6,6 +6,8 @@
 
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -17,6 +19,7 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <sstream>
 
 using namespace rsfwd;
 using namespace rsfwd::bgp;
@@ -388,12 +391,110 @@ TEST(BgpSession, WriteQueueCapPausesAndResumesForAPeerThatStopsReading) {
     EXPECT_EQ(f.rec.downs["nva1"], 0);
 }
 
+// Captures what spdlog writes while alive (one line per record).
+struct LogCapture {
+    std::ostringstream out;
+    std::shared_ptr<spdlog::logger> old = spdlog::default_logger();
+    LogCapture() {
+        auto sink = std::make_shared<spdlog::sinks::ostream_sink_st>(out);
+        auto l = std::make_shared<spdlog::logger>("capture", sink);
+        l->set_level(spdlog::level::debug);
+        spdlog::set_default_logger(l);
+    }
+    ~LogCapture() { spdlog::set_default_logger(old); }
+    std::size_t lines_with(const std::string& what) const {
+        std::istringstream in(out.str());
+        std::size_t n = 0;
+        for (std::string line; std::getline(in, line);) n += line.find(what) != std::string::npos;
+        return n;
+    }
+};
+
 TEST(BgpSession, UnknownSourceIsClosed) {
+    LogCapture log;
     Fixture f(4, {peer("nva", "127.0.0.1", 65515, "127.0.0.2", 65001, 179)});
     RawPeer stranger(f.io, "127.0.0.9", f.port);
     ASSERT_TRUE(stranger.connected());
     EXPECT_TRUE(stranger.closed(5s));
     EXPECT_EQ(f.rec.established.size(), 0u);
+    EXPECT_EQ(f.sp.refused_unconfigured(), 1u);
+    // Issue #24: a source that keeps connecting is counted, and logged once per window (it was
+    // one line per connection). No session state is created for it.
+    for (int i = 0; i < 30; ++i) {
+        RawPeer again(f.io, "127.0.0.9", f.port);
+        ASSERT_TRUE(again.connected());
+        EXPECT_TRUE(again.closed(5s));
+    }
+    EXPECT_EQ(f.sp.refused_unconfigured(), 31u);
+    EXPECT_EQ(log.lines_with("unconfigured 127.0.0.9"), 1u) << log.out.str();
+    EXPECT_EQ(f.sp.sessions().size(), 1u);
+    EXPECT_EQ(f.sp.session("nva")->msgs_in, 0u);
+}
+
+TEST(BgpSession, WriteQueueHardCapResetsOnlyThePeerThatStopsReading) {
+    // Issue #24: past write_queue_max bytes queued for a peer that does not read, the session is
+    // reset with Cease / Out of Resources (RFC 4486 subcode 8) and one log line; the other peer
+    // keeps its session and gets all its routes. Before, the queue had no hard limit: one
+    // encoding batch alone overshot write_queue_high by ~450 KB here.
+    LogCapture log;
+    auto slow = peer("nva1", "127.0.0.1", 65515, "127.0.0.2", 65001, 179);
+    slow.write_queue_high = 64 * 1024;
+    slow.write_queue_low = 16 * 1024;
+    slow.write_queue_max = 256 * 1024;
+    auto fast = peer("nva2", "127.0.0.1", 65515, "127.0.0.3", 65002, 179);
+    Fixture f(21, {slow, fast});
+    RawPeer p(f.io, "127.0.0.2", f.port, 4096);
+    ASSERT_TRUE(p.establish(65001));
+    RawPeer q(f.io, "127.0.0.3", f.port);
+    ASSERT_TRUE(q.establish(65002));
+    ASSERT_TRUE(run_until(
+        f.io, [&] { return f.rec.established["nva1"] == 1 && f.rec.established["nva2"] == 1; }));
+    constexpr std::uint32_t n = 20000;
+    std::vector<Route> routes;
+    routes.reserve(n);
+    for (std::uint32_t i = 0; i < n; ++i) {
+        Route r;
+        r.prefix = Prefix{IpAddr::v4(0x0B000000u + (i << 8)), 24};
+        r.next_hop = *IpAddr::parse("10.1.0.4");
+        r.med = i; // one UPDATE per route: ~1 MB encoded
+        routes.push_back(r);
+    }
+    ASSERT_TRUE(f.sp.advertise("nva1", routes));
+    ASSERT_TRUE(f.sp.advertise("nva2", routes));
+    // nva2 reads everything (its queue is paced by write_queue_high, never near the cap).
+    std::size_t got = 0;
+    DecodeContext dc;
+    dc.four_octet_as = true;
+    dc.ebgp = true;
+    while (got < n) {
+        auto m = q.read(5s);
+        if (!m) break;
+        if ((*m)[18] != static_cast<std::uint8_t>(MsgType::update)) continue;
+        auto d = decode_message(*m, dc);
+        if (auto* u = d.message ? std::get_if<UpdateMsg>(&*d.message) : nullptr)
+            got += u->announced.size();
+    }
+    EXPECT_EQ(got, n);
+    ASSERT_TRUE(run_until(
+        f.io, [&] { return f.rec.downs["nva1"] == 1; }, 5s));
+    const auto info = *f.sp.session("nva1");
+    EXPECT_EQ(info.write_queue_resets, 1u);
+    EXPECT_NE(info.last_error.find("write queue over 262144 bytes"), std::string::npos)
+        << info.last_error;
+    // The slow peer, reading at last, finds what was already in flight, then the NOTIFICATION.
+    bool cease8 = false;
+    while (auto m = p.read(3s)) {
+        if ((*m)[18] == static_cast<std::uint8_t>(MsgType::notification)) {
+            cease8 = (*m)[19] == err::cease && (*m)[20] == err::out_of_resources;
+            break;
+        }
+    }
+    EXPECT_TRUE(cease8);
+    EXPECT_EQ(log.lines_with("write queue over"), 1u) << log.out.str();
+    const auto other = *f.sp.session("nva2");
+    EXPECT_EQ(other.state, SessionState::established);
+    EXPECT_EQ(other.write_queue_resets, 0u);
+    EXPECT_EQ(f.rec.downs["nva2"], 0);
 }
 
 TEST(BgpSession, WrongAsGetsBadPeerAs) {
@@ -482,6 +583,23 @@ TEST(BgpSession, TreatAsWithdrawOverTheWire) {
     const Route other = route("192.168.10.0/24", "10.1.2.4", "65002");
     p.send(update_with(std::span(&other, 1)));
     ASSERT_TRUE(run_until(f.io, [&] { return f.rec.rib["nva1"].empty(); }));
+}
+
+TEST(BgpSession, TreatAsWithdrawFloodIsOneLogLine) {
+    // Issue #24: a peer whose every UPDATE is treat-as-withdraw wrote one warning per UPDATE;
+    // now one per kind and 10 s window (the summary with the count follows at its end).
+    LogCapture log;
+    Fixture f(22, {peer("nva1", "127.0.0.1", 65515, "127.0.0.2", 65001, 179)});
+    RawPeer p(f.io, "127.0.0.2", f.port);
+    ASSERT_TRUE(p.establish(65001));
+    for (std::uint32_t i = 0; i < 200; ++i) {
+        Route bad = route("192.168.10.0/24", "10.1.2.4", "65001 0");
+        bad.prefix = Prefix{IpAddr::v4(0xC0A80000u + (i << 8)), 24};
+        p.send(update_with(std::span(&bad, 1)));
+    }
+    ASSERT_TRUE(run_until(f.io, [&] { return f.sp.session("nva1")->treat_as_withdraw == 200; }));
+    EXPECT_EQ(f.state("nva1"), SessionState::established);
+    EXPECT_EQ(log.lines_with("bgp nva1: UPDATE"), 1u) << log.out.str();
 }
 
 TEST(BgpSession, MaxPrefixCountsHeldPlusIncoming) {

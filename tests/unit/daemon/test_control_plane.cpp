@@ -4,12 +4,15 @@
 
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <unistd.h>
 
 using namespace rsfwd;
@@ -216,16 +219,10 @@ bool run_until(boost::asio::io_context& io, Pred pred, std::chrono::seconds limi
     }
     return pred();
 }
-} // namespace
 
-TEST(ControlPlane, BgpNvaSessionLearnsAndAdvertises) {
-    const std::uint16_t port = static_cast<std::uint16_t>(20000 + ::getpid() % 20000);
-    boost::asio::io_context io;
-    RecordingSink sink;
-    std::string yaml = R"(route_server:
-  instance_ips: [127.0.0.4, 127.0.0.5]
-  branch_to_branch: false
-vnet:
+// Instances at 127.0.0.4/.5 and one NVA, for the tests with real BGP sessions.
+std::string bgp_yaml(const std::string& rs_extra, const std::string& nva_extra) {
+    return "route_server:\n  instance_ips: [127.0.0.4, 127.0.0.5]\n" + rs_extra + R"(vnet:
   address_space: [10.1.0.0/16]
 ports:
   - {name: nva, device: "net_null0", address: 10.1.2.1/24, view: vnet}
@@ -234,9 +231,32 @@ nvas:
     asn: 65001
     ip: 10.1.2.4
     port: nva
-    peers_with: [0]
-    bgp: {peer_ip: 127.0.0.24, hold_time: 9}
-)";
+)" + nva_extra;
+}
+
+// The NVA's side of its session to instance 0 (127.0.0.4), passive: rsfwd opens the session.
+bgp::PeerConfig nva_side(const char* local, std::uint16_t port) {
+    bgp::PeerConfig pc;
+    pc.name = "ars0";
+    pc.local_address = *IpAddr::parse(local);
+    pc.local_as = 65001;
+    pc.remote_address = *IpAddr::parse("127.0.0.4");
+    pc.remote_as = 65515;
+    pc.remote_port = port;
+    pc.passive = true;
+    pc.hold_time = 9;
+    pc.multihop_ttl = 255;
+    return pc;
+}
+} // namespace
+
+TEST(ControlPlane, BgpNvaSessionLearnsAndAdvertises) {
+    const std::uint16_t port = static_cast<std::uint16_t>(20000 + ::getpid() % 20000);
+    boost::asio::io_context io;
+    RecordingSink sink;
+    std::string yaml =
+        bgp_yaml("  branch_to_branch: false\n",
+                 "    peers_with: [0]\n    bgp: {peer_ip: 127.0.0.24, hold_time: 9}\n");
     const auto file = write_temp(yaml, "bgp");
     ControlPlaneOptions opt;
     opt.bgp_port = port;
@@ -245,17 +265,7 @@ nvas:
 
     NvaPeer nva_handler;
     bgp::Speaker nva(io, nva_handler, bgp::SpeakerOptions{port, true});
-    bgp::PeerConfig pc;
-    pc.name = "ars0";
-    pc.local_address = *IpAddr::parse("127.0.0.24");
-    pc.local_as = 65001;
-    pc.remote_address = *IpAddr::parse("127.0.0.4");
-    pc.remote_as = 65515;
-    pc.remote_port = port;
-    pc.passive = true; // rsfwd opens the session
-    pc.hold_time = 9;
-    pc.multihop_ttl = 255;
-    nva.add_peer(pc);
+    nva.add_peer(nva_side("127.0.0.24", port));
     nva.start();
 
     ASSERT_TRUE(run_until(
@@ -325,4 +335,70 @@ nvas:
     cp.stop();
     io.run_for(std::chrono::milliseconds(100));
     std::filesystem::remove(file);
+}
+
+TEST(ControlPlane, E6FeedOnOneInstanceIsBoundedInTheLog) {
+    // Issue #24: an NVA configured for both instances with only one session up, announcing
+    // 20,000 prefixes three times, wrote one log line per prefix (120,003 lines). Now: one line
+    // per condition and window (plus its summary); the full list is the `warnings` command.
+    std::ostringstream out;
+    auto old = spdlog::default_logger();
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+        "capture", std::make_shared<spdlog::sinks::ostream_sink_st>(out)));
+    const std::uint16_t port = static_cast<std::uint16_t>(20000 + (::getpid() + 7) % 20000);
+    boost::asio::io_context io;
+    RecordingSink sink;
+    const std::string yaml =
+        bgp_yaml("  max_prefixes: 100000\n", "    bgp: {peer_ip: 127.0.0.25, hold_time: 9}\n");
+    const auto file = write_temp(yaml, "e6");
+    ControlPlaneOptions opt;
+    opt.bgp_port = port;
+    ControlPlane cp(io, load_config(file), &sink, opt);
+    cp.start();
+    NvaPeer nva_handler;
+    bgp::Speaker nva(io, nva_handler, bgp::SpeakerOptions{port, true});
+    nva.add_peer(nva_side("127.0.0.25", port)); // instance 0 only: 127.0.0.5 stays down
+    nva.start();
+    ASSERT_TRUE(run_until(
+        io, [&] { return nva_handler.up; }, std::chrono::seconds(30)));
+    std::vector<Route> routes;
+    std::vector<Prefix> prefixes;
+    for (std::uint32_t i = 0; i < 20000; ++i) {
+        Route r;
+        r.prefix = Prefix{IpAddr::v4(0x0B000000u + (i << 8)), 24};
+        r.next_hop = *IpAddr::parse("10.1.2.4");
+        r.as_path = AsPath::of({65001});
+        routes.push_back(r);
+        prefixes.push_back(r.prefix);
+    }
+    for (int round = 0; round < 3; ++round) {
+        nva.advertise("ars0", routes);
+        ASSERT_TRUE(run_until(
+            io,
+            [&] {
+                return cp.handle("warnings", Json{{"limit", 0}}).at("count") == 20000;
+            },
+            std::chrono::seconds(30)));
+        if (round < 2) {
+            nva.withdraw("ars0", prefixes);
+            ASSERT_TRUE(run_until(
+                io,
+                [&] {
+                    return cp.handle("warnings", Json{{"limit", 0}}).at("count") == 0;
+                },
+                std::chrono::seconds(30)));
+        }
+    }
+    const auto w = cp.handle("warnings", Json{{"limit", 3}});
+    EXPECT_EQ(w.at("warnings").size(), 3u);
+    spdlog::set_default_logger(old);
+    std::istringstream in(out.str());
+    std::size_t e6 = 0, lines = 0;
+    for (std::string line; std::getline(in, line);) {
+        ++lines;
+        e6 += line.find("E6") != std::string::npos;
+    }
+    EXPECT_LE(e6, 2u) << out.str().substr(0, 4000);
+    EXPECT_LT(lines, 100u);
+    cp.stop();
 }

@@ -147,6 +147,15 @@ TEST(Config, RouteServerAsnIsFixed) {
                  "route_server.asn", "E1");
 }
 
+TEST(Config, BgpWriteQueueMaxDefaultAndBounds) { // issue #24
+    EXPECT_EQ(parse_config(base, "<test>").route_server.bgp_write_queue_max, 64u << 20);
+    const auto c = parse_config(
+        with(base, "route_server:\n", "route_server:\n  bgp_write_queue_max: 8388608\n"), "<test>");
+    EXPECT_EQ(c.route_server.bgp_write_queue_max, 8u << 20);
+    expect_error(with(base, "route_server:\n", "route_server:\n  bgp_write_queue_max: 65536\n"), 2,
+                 "route_server.bgp_write_queue_max", "at least");
+}
+
 TEST(Config, C1VpnGatewayMustBeActiveActiveWith65515) {
     expect_error(with(base, "vpn_gateway:\n", "vpn_gateway:\n  active_active: false\n"), 23,
                  "vpn_gateway.active_active", "C1");

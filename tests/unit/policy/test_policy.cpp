@@ -2,6 +2,8 @@
 // and the "Example scenarios" (Scenario<N>).
 #include "policy_fixture.hpp"
 
+#include <fmt/format.h>
+
 using namespace rsfwd;
 using namespace rsfwd::test;
 
@@ -559,6 +561,51 @@ TEST(RuleE, E6_UnionOfSessionsWithWarning) {
     EXPECT_TRUE(vr(rs, "vnet", "192.168.70.0/24"));
     rs.peer_down(nva1_1);
     EXPECT_FALSE(vr(rs, "vnet", "192.168.70.0/24"));
+}
+
+TEST(RuleE, E6_OneSessionFeedIsOneEventPerUpdateWithACountNotOnePerPrefix) {
+    // Issue #24: 20,000 prefixes on instance 0 only used to raise 20,000 events (one log line
+    // each); now one per UPDATE that grows the condition, with the running total, and the full
+    // list stays in consistency_warnings().
+    auto rs = make(t0_yaml("  max_prefixes: 100000\n"));
+    std::size_t events = 0;
+    std::string last;
+    for (int batch = 0; batch < 20; ++batch) {
+        std::vector<Route> routes;
+        for (int i = 0; i < 1000; ++i) {
+            const int n = batch * 1000 + i;
+            routes.push_back(
+                R(fmt::format("10.{}.{}.0/24", 100 + n / 256, n % 256).c_str(), "65001"));
+        }
+        for (const auto& e : rs.announce(nva1_0, routes).events) {
+            if (e.kind != PolicyEventKind::consistency_warning) continue;
+            ++events;
+            last = e.message;
+            EXPECT_EQ(e.peer, nva1_1); // the instance that misses them
+        }
+    }
+    EXPECT_EQ(events, 20u);
+    EXPECT_NE(last.find("20000 prefixes known to instance 0"), std::string::npos) << last;
+    EXPECT_EQ(rs.consistency_warnings().size(), 20000u);
+    // Re-sending the same routes changes nothing: no event at all.
+    std::vector<Route> again{R("10.100.0.0/24", "65001")};
+    EXPECT_TRUE(rs.announce(nva1_0, again).events.empty());
+    // The other session catches up: the condition shrinks silently, the list empties.
+    for (int batch = 0; batch < 20; ++batch) {
+        std::vector<Route> routes;
+        for (int i = 0; i < 1000; ++i) {
+            const int n = batch * 1000 + i;
+            routes.push_back(
+                R(fmt::format("10.{}.{}.0/24", 100 + n / 256, n % 256).c_str(), "65001"));
+        }
+        EXPECT_TRUE(rs.announce(nva1_1, routes).events.empty());
+    }
+    EXPECT_TRUE(rs.consistency_warnings().empty());
+    // One session going down: one event for all its prefixes.
+    const auto d = rs.peer_down(nva1_0);
+    ASSERT_EQ(d.events.size(), 1u);
+    EXPECT_NE(d.events[0].message.find("20000 prefixes known to instance 1"), std::string::npos)
+        << d.events[0].message;
 }
 
 TEST(RuleE, E8_MaxPrefixTeardownCountsHeldPlusIncoming) {
