@@ -470,7 +470,7 @@ PolicyDelta RouteServer::snapshot() const {
     for (std::size_t v = 0; v < impl_->view_names.size(); ++v) {
         for (auto& vr : view(impl_->view_names[v])) {
             const auto prefix = vr.prefix;
-            d.views.push_back({static_cast<ViewId>(v), prefix, std::move(vr)});
+            d.views.push_back({static_cast<ViewId>(v), prefix, vr});
         }
     }
     return d;

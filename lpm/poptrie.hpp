@@ -249,6 +249,8 @@ struct Pool {
 struct alignas(16) Unit {
     std::uint64_t w[2];
 };
+// NOLINTNEXTLINE(bugprone-reserved-identifier): clang-tidy 14 names the loop index of the
+// implicit copy of the free[] array member '__i0'; nothing here declares it.
 struct UnitPool {
     HugeVec<Unit> v = HugeVec<Unit>(4, Unit{{0, 0}}); // units 1..3: padding of unit 0's line
     std::vector<std::uint32_t> free[4];               // by log2(units)

@@ -34,7 +34,7 @@ std::vector<ViewChange> read_bench_routes(const std::string& path, ViewId view) 
                                      ": expected \"PREFIX NEXT_HOP\", got \"" + line + "\"");
         }
         ViewRoute r{*pfx, RouteSource::nva, {*nh}};
-        out.push_back(ViewChange{view, *pfx, std::move(r)});
+        out.push_back(ViewChange{view, *pfx, r});
     }
     return out;
 }

@@ -250,6 +250,7 @@ int main(int argc, char** argv) {
     app.add_flag("--no-testpmd", no_testpmd, "skip the testpmd io reference");
     app.add_flag("--stage-cycles", stages, "instrumented worker: cycles per stage");
     std::vector<char*> av;
+    av.reserve(own.size());
     for (auto& s : own) av.push_back(s.data());
     CLI11_PARSE(app, static_cast<int>(av.size()), av.data());
     if (eal.size() == 1)
@@ -312,7 +313,7 @@ int main(int argc, char** argv) {
         v.prefix = Prefix::make(IpAddr::v4(r.addr), r.len);
         v.source = RouteSource::nva;
         v.next_hops = {hops[r.nh % 8]};
-        vr.push_back(std::move(v));
+        vr.push_back(v);
     }
     Sample s16{}, s1m{}, srnd{};
     {

@@ -338,7 +338,7 @@ void Session::accept(tcp::socket sock) {
         return reject(err::collision_resolution, "already Established (§6.8)");
     }
     // At most one connection per direction: a new incoming one replaces an older incoming one.
-    for (auto c : std::vector<ConnPtr>(conns_)) {
+    for (const auto& c : std::vector<ConnPtr>(conns_)) {
         if (!c->outgoing) close_conn(c, std::nullopt, "replaced by a new incoming connection");
     }
     apply_socket_options(sock, false);
@@ -492,7 +492,7 @@ void Session::on_open(const ConnPtr& c, const OpenMsg& o) {
 
     // §6.8 connection collision: the connection opened by the side with the higher BGP
     // identifier survives.
-    for (auto other : std::vector<ConnPtr>(conns_)) {
+    for (const auto& other : std::vector<ConnPtr>(conns_)) {
         if (other == c || other->closed) continue;
         if (other->state == SessionState::established) {
             close_conn(c, Notification{err::cease, err::collision_resolution, {}},
@@ -515,7 +515,7 @@ void Session::on_open(const ConnPtr& c, const OpenMsg& o) {
 
 void Session::on_established(const ConnPtr& c) {
     c->state = SessionState::established;
-    for (auto other : std::vector<ConnPtr>(conns_)) {
+    for (const auto& other : std::vector<ConnPtr>(conns_)) {
         if (other != c) {
             close_conn(other, Notification{err::cease, err::collision_resolution, {}},
                        "connection collision resolution");

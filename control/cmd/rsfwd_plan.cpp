@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> args{"plan"};
     for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
     std::vector<char*> av;
+    av.reserve(args.size());
     for (auto& a : args) av.push_back(a.data());
     return rsfwd::plan_main(static_cast<int>(av.size()), av.data());
 }

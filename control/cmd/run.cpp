@@ -393,6 +393,7 @@ int run_main(int argc, char** argv) {
     app.add_flag("--allow-martian-sources", a.opt.allow_martian_sources,
                  "forward IPv4 sources in 0/8, 127/8, 224/4, 240/4 (RFC 1812 5.3.7 switch)");
     std::vector<char*> av;
+    av.reserve(own.size());
     for (auto& s : own) av.push_back(s.data());
     try {
         app.parse(static_cast<int>(av.size()), av.data());

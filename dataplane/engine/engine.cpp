@@ -116,6 +116,7 @@ void eal_init(const std::vector<std::string>& args) {
     route_eal_logs();
     std::vector<std::string> copy = args;
     std::vector<char*> argv;
+    argv.reserve(copy.size() + 1);
     for (auto& a : copy) argv.push_back(a.data());
     argv.push_back(nullptr);
     if (rte_eal_init(static_cast<int>(copy.size()), argv.data()) < 0)
@@ -131,7 +132,7 @@ void eal_cleanup() noexcept {
 // ------------------------------------------------------------------------------------------------
 
 Engine::Engine(std::vector<PortSpec> ports, std::vector<NeighbourSpec> neighbours,
-               EngineOptions opt)
+               const EngineOptions& opt)
     : rt_(std::make_unique<Runtime>()) {
     Runtime& rt = *rt_;
     rt.opt = opt;

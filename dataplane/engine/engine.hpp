@@ -143,7 +143,7 @@ struct Runtime; // dataplane/engine/runtime.hpp
 class Engine {
 public:
     Engine(std::vector<PortSpec> ports, std::vector<NeighbourSpec> neighbours,
-           EngineOptions opt = {});
+           const EngineOptions& opt = {});
     ~Engine();
     Engine(const Engine&) = delete;
     Engine& operator=(const Engine&) = delete;

@@ -37,7 +37,9 @@ struct GenMsg { // fixed-size POD message
 };
 static_assert(std::is_trivially_copyable_v<GenMsg>);
 
-struct alignas(64) WorkerFib {
+// The padding is the point: the queue (pushed by the control thread) and the worker's reports
+// sit on separate cache lines, so neither side's writes invalidate the other's line.
+struct alignas(64) WorkerFib { // NOLINT(clang-analyzer-optin.performance.Padding)
     boost::lockfree::spsc_queue<GenMsg, boost::lockfree::capacity<8>> queue;
     alignas(64) std::atomic<std::uint64_t> generation{0}; // worker: w, others: r
     std::atomic<std::uint64_t> switch_tsc{0};             // worker: w, others: r

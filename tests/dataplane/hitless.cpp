@@ -70,6 +70,7 @@ TEST(Hitless, RouteChurnNeverMisforwardsOrLoses) {
     const std::string tag = std::to_string(getpid());
     std::vector<std::string> names = {"hlin" + tag, "hla" + tag, "hlb" + tag, "hlc" + tag};
     std::vector<Rings> rings;
+    rings.reserve(names.size());
     for (const auto& n : names) rings.push_back(make_port(n));
 
     std::vector<PortSpec> ports(4);
@@ -300,6 +301,7 @@ int main(int argc, char** argv) {
                                   "-m",      "512",         "--no-pci",     "--file-prefix",
                                   prefix,    "--log-level", "lib.eal:error"};
     std::vector<char*> av;
+    av.reserve(args.size());
     for (auto& a : args) av.push_back(a.data());
     if (rte_eal_init(static_cast<int>(av.size()), av.data()) < 0) {
         std::puts("SKIP: EAL init failed (need 2 cores and root)");

@@ -38,7 +38,8 @@ std::vector<FibPort> two_ports() {
     return {a, b};
 }
 
-ViewRoute route(const char* p, std::vector<const char*> nhs, RouteSource src = RouteSource::nva) {
+ViewRoute route(const char* p, const std::vector<const char*>& nhs,
+                RouteSource src = RouteSource::nva) {
     ViewRoute r;
     r.prefix = pfx(p);
     r.source = src;
@@ -376,6 +377,7 @@ protected:
             "test", "--no-huge",     "-m",   "64",          "--no-pci",      "-l",
             "0",    "--file-prefix", prefix, "--log-level", "lib.eal:error", "--no-telemetry"};
         std::vector<char*> av;
+        av.reserve(args.size());
         for (auto& a : args) av.push_back(a.data());
         eal_ok_ = rte_eal_init(static_cast<int>(av.size()), av.data()) >= 0;
     }
