@@ -249,9 +249,9 @@ struct Pool {
 struct alignas(16) Unit {
     std::uint64_t w[2];
 };
-// NOLINTNEXTLINE(bugprone-reserved-identifier): clang-tidy 14 names the loop index of the
-// implicit copy of the free[] array member '__i0'; nothing here declares it.
-struct UnitPool {
+// clang-tidy 14 names the loop index of the implicit copy of the free[] array member '__i0'
+// and reports it as a reserved identifier; nothing here declares it.
+struct UnitPool {                                     // NOLINT(bugprone-reserved-identifier)
     HugeVec<Unit> v = HugeVec<Unit>(4, Unit{{0, 0}}); // units 1..3: padding of unit 0's line
     std::vector<std::uint32_t> free[4];               // by log2(units)
     std::size_t free_units = 0;
