@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/tidy.sh — clang-tidy (the repo's .clang-tidy) on the product's C++ sources, with a
-# result cache keyed like ccache's: the hash of the preprocessed translation unit, the compile
-# flags and .clang-tidy. An unchanged file (and its headers) is not analysed again; a full run
+# result cache keyed like ccache's: the hash of the preprocessed translation unit (comments
+# kept: NOLINT lives in them), the compile flags and .clang-tidy, with the checkout's path taken
+# out (so a clone elsewhere on the same machine, as CI's, reuses the results). An unchanged file (and its headers) is not analysed again; a full run
 # costs ~15 CPU-minutes here (the analyzer checks), a cached one seconds.
 #
 #   scripts/tidy.sh BUILD_DIR [REGEX]      # default REGEX: lpm/, control/, dataplane/, bench/fwd/
@@ -61,9 +62,14 @@ def key(src, e):
         if a in ("-c", "-MD", "-MMD"):
             continue
         out.append(a)
-    pre = subprocess.run(out + ["-E", "-P", "-o", "-"], cwd=e["directory"], capture_output=True)
+    # -C keeps comments: NOLINT lives in them, so a suppression added is a new key.
+    pre = subprocess.run(out + ["-E", "-P", "-C", "-o", "-"], cwd=e["directory"],
+                         capture_output=True)
+    # Keys do not depend on where the checkout lives (CI clones to another folder).
+    rel = lambda b: b.replace(top.encode(), b"@TOP@")
     h = hashlib.sha256()
-    for part in (version, tidy_cfg, " ".join(out).encode(), src.encode(), pre.stdout):
+    for part in (version, tidy_cfg, rel(" ".join(out).encode()), rel(src.encode()),
+                 rel(pre.stdout)):
         h.update(part)
         h.update(b"\0")
     return h.hexdigest()
@@ -78,7 +84,9 @@ def findings(src, e):
     lines = sorted({l for l in text.splitlines()
                     if re.match(r"^\S*" + re.escape(top) + r"/.*: (warning|error):", l)})
     res = "\n".join(lines) + ("\n" if lines else "")
-    if r.returncode == 0 or lines:  # a crash of clang-tidy is not cached
+    # Cached whatever the exit status: clang-tidy also exits non-zero for clang errors in
+    # system headers (the GCC-built DPDK headers), which are not findings in our files.
+    if r.returncode >= 0:  # killed by a signal: not cached
         with open(path + ".tmp", "w") as f:
             f.write(res)
         os.replace(path + ".tmp", path)
